@@ -1,0 +1,176 @@
+"""Normalized printer model shared by every protocol client.
+
+Each client parses its brand's payloads once, at the edge, and fills these
+frozen dataclasses. Nothing above this package ever sees a raw payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class PrinterKind(StrEnum):
+    """The protocol families printfarm speaks."""
+
+    BAMBU = "bambu"
+    MOONRAKER = "moonraker"
+    OCTOPRINT = "octoprint"
+    PRUSALINK = "prusalink"
+    ELEGOO = "elegoo"
+
+
+class PrintStatus(StrEnum):
+    """One status vocabulary for every brand.
+
+    The brand's own word is kept next to it in ``PrinterState.native_status``.
+    """
+
+    OFFLINE = "offline"
+    IDLE = "idle"
+    PREPARING = "preparing"
+    PRINTING = "printing"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+#: Statuses in which a job is under way (pause/stop make sense).
+ACTIVE_STATUSES = frozenset({PrintStatus.PREPARING, PrintStatus.PRINTING, PrintStatus.PAUSED})
+
+
+class CameraKind(StrEnum):
+    """How a printer's camera is reached."""
+
+    NONE = "none"
+    MJPEG = "mjpeg"  # HTTP multipart stream (and usually an HTTP still)
+    SNAPSHOT = "snapshot"  # HTTP still image only
+    JPEG_SOCKET = "jpeg_socket"  # Bambu P1/A1: JPEG frames over TLS on port 6000
+    RTSPS = "rtsps"  # Bambu X1/H2: RTSP over TLS on port 322
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CameraInfo:
+    """Where the camera lives. URLs are absolute (already resolved)."""
+
+    kind: CameraKind = CameraKind.NONE
+    stream_url: str | None = None
+    snapshot_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
+    """What a printer can do; decides which entities exist above this layer."""
+
+    camera: CameraKind = CameraKind.NONE
+    chamber_temperature: bool = False
+    light: bool = False
+    temperature_control: bool = True
+    speed_factor: bool = False  # numeric feed-rate override, percent
+    speed_presets: tuple[str, ...] = ()  # named speed levels (Bambu, Elegoo)
+    ams: bool = False
+    hms: bool = False
+    gcode: bool = False
+    door: bool = False
+    emergency_stop: bool = False
+    firmware_restart: bool = False
+    fan_control: bool = False
+    thumbnail: bool = False
+    layers: bool = False
+    wifi_signal: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrinterInfo:
+    """Static identity of a printer, known after the first connection."""
+
+    kind: PrinterKind
+    unique_id: str  # the printer's own identity: serial, UUID, mainboard id ...
+    name: str
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+    host: str | None = None
+    configuration_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmsTray:
+    """One filament slot of a Bambu AMS (or external spool)."""
+
+    unit: int
+    slot: int
+    material: str | None = None
+    color: str | None = None  # "#RRGGBB"
+    remaining: int | None = None  # percent, None when the printer does not know
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrinterState:
+    """Everything live about a printer. Replaced, never mutated.
+
+    Units: temperatures in degrees Celsius, progress in percent (0-100),
+    durations in whole seconds, fan speeds and speed factor in percent,
+    Wi-Fi signal in dBm, filament in millimetres.
+    """
+
+    connected: bool = False
+    status: PrintStatus = PrintStatus.OFFLINE
+    native_status: str | None = None
+    progress: float | None = None
+    remaining_s: int | None = None
+    elapsed_s: int | None = None
+    job: str | None = None
+    layer: int | None = None
+    total_layers: int | None = None
+    nozzle_temp: float | None = None
+    nozzle_target: float | None = None
+    bed_temp: float | None = None
+    bed_target: float | None = None
+    chamber_temp: float | None = None
+    error: str | None = None
+    fan_part_cooling: int | None = None
+    fan_auxiliary: int | None = None
+    fan_chamber: int | None = None
+    speed_factor: int | None = None
+    speed_preset: str | None = None
+    light_on: bool | None = None
+    door_open: bool | None = None
+    wifi_signal: int | None = None
+    filament_used_mm: float | None = None
+    ams_trays: tuple[AmsTray, ...] = ()
+    hms_errors: tuple[str, ...] = ()
+    thumbnail_id: str | None = None  # changes whenever the job's thumbnail changes
+    control_available: bool = True
+    control_unavailable_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (enums as their values)."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionOptions:
+    """Everything needed to reach one printer, whatever its kind.
+
+    The probe CLI and the integration's config flow both fill this and hand
+    it to ``create_client``.
+    """
+
+    kind: PrinterKind
+    host: str
+    port: int | None = None
+    serial: str | None = None
+    access_code: str | None = None
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    camera_port: int | None = None
+    model: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

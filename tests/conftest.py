@@ -1,0 +1,34 @@
+"""Shared test setup.
+
+pytest-homeassistant-custom-component blocks every socket except unix ones.
+printfarm's tests talk to simulators and real peers over loopback, so inet
+sockets are allowed again, but only towards 127.0.0.1: nothing leaves the
+machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import pytest_socket
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Re-open loopback sockets after the HA plugin closed them all."""
+    pytest_socket.enable_socket()
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the real-peer tier unless scripts/test --interop asked for it."""
+    if os.environ.get("PRINTFARM_INTEROP") == "1":
+        return
+    skip = pytest.mark.skip(reason="real-peer tier: run scripts/test --interop")
+    for item in items:
+        if "interop" in item.keywords:
+            item.add_marker(skip)
