@@ -1,0 +1,5 @@
+"""``python -m simulator``: see simulator/runner.py."""
+
+from .runner import main
+
+raise SystemExit(main())
