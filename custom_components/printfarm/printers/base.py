@@ -315,6 +315,22 @@ class PrinterClient(ABC):
         """Send raw G-code."""
         raise PrinterNotSupportedError(f"{self.kind} printer {self.host} does not accept G-code")
 
+    async def set_speed_factor(self, percent: int) -> None:
+        """Set the feed-rate override in percent."""
+        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no speed factor")
+
+    async def set_speed_preset(self, preset: str) -> None:
+        """Choose one of ``capabilities.speed_presets``."""
+        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no speed presets")
+
+    async def emergency_stop(self) -> None:
+        """Halt the machine at once (Klipper)."""
+        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no emergency stop")
+
+    async def firmware_restart(self) -> None:
+        """Restart the firmware (Klipper)."""
+        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} cannot restart firmware")
+
     async def snapshot(self) -> bytes:
         """Return one JPEG frame from the printer's camera."""
         raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no camera")
