@@ -1,0 +1,391 @@
+"""PrusaLink v1 client (Buddy firmware and Prusa-Link on a Raspberry Pi).
+
+PrusaLink has no push channel, so the listen loop polls ``/api/v1/status``
+every ``poll_interval`` seconds, faster for a while after a command, and
+reads ``/api/v1/job`` whenever the job id changes (file name, thumbnail).
+Pause, resume and stop address the job by id; the printer answers 404 when
+the id is not the current job and 409 when the state does not allow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import httpx
+
+from ..base import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES, PrinterClient
+from ..exceptions import (
+    PrinterCommandError,
+    PrinterConnectionError,
+    PrinterNotSupportedError,
+    PrinterProtocolError,
+)
+from ..models import (
+    ACTIVE_STATUSES,
+    CameraInfo,
+    CameraKind,
+    Capabilities,
+    PrinterInfo,
+    PrinterKind,
+    PrinterState,
+    PrintStatus,
+)
+from .parse import (
+    LinkCamera,
+    LinkInfo,
+    LinkJob,
+    LinkStatus,
+    VersionInfo,
+    decode_object,
+    parse_cameras,
+    parse_info,
+    parse_job,
+    parse_status,
+    parse_version,
+)
+from .status import DEFAULT_ERROR_TEXT, map_status
+from .transport import PrusaLinkHttp, Reply
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_PORT = 80
+DEFAULT_USERNAME = "maker"
+#: Seconds between polls when nothing is happening.
+DEFAULT_POLL_INTERVAL = 5.0
+#: Seconds between polls right after a command, for ``FAST_POLL_WINDOW`` seconds.
+FAST_POLL_INTERVAL = 1.0
+FAST_POLL_WINDOW = 30.0
+
+
+class PrusaLinkFirmwareTooOldError(PrinterProtocolError):
+    """The printer speaks only the legacy API (no ``/api/v1``): firmware update needed.
+
+    ``reason`` is ``"firmware_too_old"`` so the HA layer can raise a repair issue.
+    """
+
+    reason = "firmware_too_old"
+
+
+class PrusaLinkClient(PrinterClient):
+    """Polls one PrusaLink printer and controls its job."""
+
+    kind = PrinterKind.PRUSALINK
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int | None = None,
+        username: str | None = DEFAULT_USERNAME,
+        password: str | None = None,
+        api_key: str | None = None,
+        client: httpx.AsyncClient | None = None,
+        model: str | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        fast_poll_interval: float = FAST_POLL_INTERVAL,
+        request_timeout: float = 10.0,
+    ) -> None:
+        """Keep the credentials; ``client`` is used (and never closed) when given."""
+        super().__init__(host, request_timeout=request_timeout)
+        self.port = port or DEFAULT_PORT
+        self.poll_interval = poll_interval
+        self.fast_poll_interval = fast_poll_interval
+        self._model = model
+        self._given_client = client
+        self._own_client: httpx.AsyncClient | None = None
+        self._username = username or DEFAULT_USERNAME
+        self._password = password
+        self._api_key = api_key
+        self._http: PrusaLinkHttp | None = None
+        self._poll_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._fast_until = 0.0
+        self._job_id: int | None = None
+        self._job: LinkJob | None = None
+        self.version: VersionInfo | None = None
+        self.link_info: LinkInfo | None = None
+        self.cameras: tuple[LinkCamera, ...] = ()
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the printer."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -------------------------------------------------------------- lifecycle
+
+    def _transport(self) -> PrusaLinkHttp:
+        if self._http is None:
+            client = self._given_client
+            if client is None:
+                self._own_client = client = httpx.AsyncClient(timeout=self.request_timeout)
+            self._http = PrusaLinkHttp(
+                self.base_url,
+                username=self._username,
+                password=self._password,
+                api_key=self._api_key,
+                client=client,
+                timeout=self.request_timeout,
+            )
+        return self._http
+
+    async def _open(self) -> None:
+        try:
+            await self._load_identity()
+            await self._poll()
+        except BaseException:
+            await self._teardown()
+            raise
+
+    async def _load_identity(self) -> None:
+        version = parse_version(await self._get_json("/api/version"))
+        try:
+            info = parse_info(await self._get_json("/api/v1/info"))
+        except _NotFoundError as err:
+            raise PrusaLinkFirmwareTooOldError(
+                "the printer has no PrusaLink v1 API (/api/v1/info); update its firmware"
+            ) from err
+        self.version, self.link_info = version, info
+        self.cameras = await self._load_cameras()
+        unique_id = info.serial or info.hostname or version.hostname or self.host
+        name = info.name or info.hostname or version.hostname or f"Prusa {self.host}"
+        firmware = version.firmware or (f"PrusaLink {version.server}" if version.server else None)
+        self._info = PrinterInfo(
+            kind=self.kind,
+            unique_id=unique_id,
+            name=name,
+            model=self._model or version.printer,
+            serial=info.serial,
+            firmware=firmware,
+            host=self.host,
+            configuration_url=self.base_url,
+        )
+        has_camera = any(camera.connected for camera in self.cameras)
+        self._capabilities = Capabilities(
+            camera=CameraKind.SNAPSHOT if has_camera else CameraKind.NONE,
+            temperature_control=False,
+            thumbnail=True,
+        )
+        self._camera = (
+            CameraInfo(
+                kind=CameraKind.SNAPSHOT,
+                snapshot_url=str(self._transport().url("/api/v1/cameras/snap")),
+            )
+            if has_camera
+            else CameraInfo()
+        )
+
+    async def _load_cameras(self) -> tuple[LinkCamera, ...]:
+        """Cameras of Prusa-Link on a Pi; Buddy firmware has no camera API (404)."""
+        try:
+            return parse_cameras(await self._get_json("/api/v1/cameras"))
+        except (_NotFoundError, PrinterProtocolError, _UnexpectedStatusError) as err:
+            _LOGGER.debug("%s: no camera API (%s)", self.host, err)
+            return ()
+
+    async def _listen(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            fast = loop.time() < self._fast_until
+            interval = self.fast_poll_interval if fast else self.poll_interval
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._poll()
+            except PrinterProtocolError as err:
+                # a bad answer is not a dead printer: keep the last good state
+                _LOGGER.debug("%s: ignoring a bad answer: %s", self.host, err)
+                continue
+            self.backoff.reset()
+
+    async def _teardown(self) -> None:
+        self._http = None
+        client, self._own_client = self._own_client, None
+        if client is not None:
+            await client.aclose()
+
+    # ---------------------------------------------------------------- polling
+
+    async def refresh(self) -> PrinterState:
+        """Poll the printer now and return the new state."""
+        await self._poll()
+        return self.state
+
+    async def _poll(self) -> None:
+        async with self._poll_lock:
+            status = parse_status(await self._get_json("/api/v1/status"))
+            job_id = status.job.id if status.job is not None else None
+            if job_id is None:
+                self._job = None
+            elif self._job is None or self._job.id != job_id:
+                self._job = await self._load_job()
+            self._job_id = job_id
+            self._apply(status)
+
+    async def _load_job(self) -> LinkJob | None:
+        reply = await self._request("GET", "/api/v1/job", MAX_MESSAGE_BYTES)
+        if reply.status == 204:
+            return None
+        if reply.status != 200:
+            raise PrinterProtocolError(f"GET /api/v1/job answered {reply.status}")
+        return parse_job(decode_object(reply.body, "job"))
+
+    def _apply(self, status: LinkStatus) -> None:
+        has_job = status.job is not None
+        mapped = map_status(status.state, has_job=has_job)
+        if mapped is None:
+            _LOGGER.debug("%s: unknown printer state %r", self.host, status.state)
+            known = self._state.status
+            mapped = PrintStatus.IDLE if known is PrintStatus.OFFLINE else known
+        error = None
+        if mapped is PrintStatus.ERROR:
+            error = status.message or DEFAULT_ERROR_TEXT.get(status.state, "Printer error")
+        job = self._job if self._job is not None and self._job.id == self._job_id else None
+        file = job.file if job is not None else None
+        progress = status.job.progress if status.job is not None else None
+        extra: dict[str, Any] = {
+            "fan_hotend_rpm": status.fan_hotend,
+            "fan_print_rpm": status.fan_print,
+            "flow": status.flow,
+            "job_id": self._job_id,
+        }
+        if self.link_info is not None:
+            extra["nozzle_diameter"] = self.link_info.nozzle_diameter
+            extra["mmu"] = self.link_info.mmu
+        self._update_state(
+            connected=True,
+            status=mapped,
+            native_status=status.state,
+            progress=progress,
+            remaining_s=status.job.time_remaining if status.job is not None else None,
+            elapsed_s=status.job.time_printing if status.job is not None else None,
+            job=(file.display_name or file.name) if file is not None else None,
+            nozzle_temp=status.temp_nozzle,
+            nozzle_target=status.target_nozzle,
+            bed_temp=status.temp_bed,
+            bed_target=status.target_bed,
+            error=error,
+            speed_factor=status.speed,
+            thumbnail_id=_thumbnail_ref(job),
+            extra=extra,
+        )
+
+    # --------------------------------------------------------------- commands
+
+    async def pause(self) -> None:
+        """Pause the job; returns when the printer reports paused."""
+        await self._job_command("PUT", "pause", "pause")
+        await self._confirm(lambda s: s.status is PrintStatus.PAUSED, "pause")
+
+    async def resume(self) -> None:
+        """Resume the job; returns when the printer reports printing again."""
+        await self._job_command("PUT", "resume", "resume")
+        await self._confirm(
+            lambda s: s.status in (PrintStatus.PRINTING, PrintStatus.PREPARING), "resume"
+        )
+
+    async def stop(self) -> None:
+        """Cancel the job; returns when the job is no longer under way."""
+        await self._job_command("DELETE", None, "stop", allow_attention=True)
+        await self._confirm(lambda s: s.status not in ACTIVE_STATUSES, "stop")
+
+    async def _job_command(
+        self, method: str, action: str | None, what: str, *, allow_attention: bool = False
+    ) -> None:
+        if not self._state.connected:
+            raise PrinterConnectionError(f"{what}: printer {self.host} is offline")
+        # the printer also lets a job waiting for attention be stopped
+        if not (allow_attention and self._state.native_status == "ATTENTION"):
+            self._require_active(what)
+        job_id = self._job_id
+        if job_id is None:
+            await self._poll()
+            job_id = self._job_id
+            if job_id is None:
+                raise PrinterCommandError(f"{what}: the printer has no job", reason="not_printing")
+        path = f"/api/v1/job/{job_id}" + (f"/{action}" if action else "")
+        reply = await self._request(method, path, MAX_MESSAGE_BYTES)
+        if reply.status in (200, 204):
+            self._fast_until = asyncio.get_running_loop().time() + FAST_POLL_WINDOW
+            self._wake.set()
+            return
+        if reply.status == 404:
+            await self._poll()
+            raise PrinterCommandError(
+                f"{what}: job {job_id} is no longer the current job (now {self._job_id})",
+                reason="job_changed",
+            )
+        if reply.status == 409:
+            await self._poll()
+            reason = "conflict" if self._state.status in ACTIVE_STATUSES else "not_printing"
+            raise PrinterCommandError(
+                f"{what}: the printer refused in state {self._state.native_status}",
+                reason=reason,
+            )
+        raise PrinterCommandError(f"{what}: the printer answered {reply.status}")
+
+    async def set_nozzle_target(self, celsius: float) -> None:
+        """PrusaLink v1 has no temperature endpoint."""
+        raise PrinterNotSupportedError("PrusaLink has no API to set the nozzle temperature")
+
+    async def set_bed_target(self, celsius: float) -> None:
+        """PrusaLink v1 has no temperature endpoint."""
+        raise PrinterNotSupportedError("PrusaLink has no API to set the bed temperature")
+
+    # ----------------------------------------------------------------- images
+
+    async def thumbnail(self) -> bytes | None:
+        """The current job's thumbnail (PNG), following the job's own reference."""
+        ref = _thumbnail_ref(self._job)
+        if ref is None:
+            return None
+        reply = await self._request("GET", ref, MAX_IMAGE_BYTES)
+        if reply.status == 200 and reply.body:
+            return reply.body
+        _LOGGER.debug("%s: thumbnail %s answered %s", self.host, ref, reply.status)
+        return None
+
+    async def snapshot(self) -> bytes:
+        """The latest photo of the default camera (Prusa-Link on a Pi)."""
+        if self._capabilities.camera is CameraKind.NONE:
+            return await super().snapshot()
+        reply = await self._request("GET", "/api/v1/cameras/snap", MAX_IMAGE_BYTES)
+        if reply.status == 200 and reply.body:
+            return reply.body
+        if reply.status == 204:
+            raise PrinterCommandError("the camera has not taken a photo yet", reason="no_frame")
+        raise PrinterCommandError(
+            f"camera snapshot answered {reply.status}", reason="camera_unavailable"
+        )
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _request(self, method: str, path: str, max_bytes: int) -> Reply:
+        return await self._transport().request(method, path, max_bytes=max_bytes)
+
+    async def _get_json(self, path: str) -> dict[str, Any]:
+        reply = await self._request("GET", path, MAX_MESSAGE_BYTES)
+        if reply.status == 404:
+            raise _NotFoundError(path)
+        if reply.status != 200:
+            raise _UnexpectedStatusError(f"GET {path} answered {reply.status}")
+        return decode_object(reply.body, path)
+
+
+class _NotFoundError(PrinterProtocolError):
+    """A 404 for an endpoint the client needs."""
+
+
+class _UnexpectedStatusError(PrinterProtocolError):
+    """An answer whose status the endpoint never gives."""
+
+
+def _thumbnail_ref(job: LinkJob | None) -> str | None:
+    if job is None or job.file is None:
+        return None
+    return job.file.thumbnail_ref or job.file.icon_ref

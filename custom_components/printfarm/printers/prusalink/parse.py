@@ -1,0 +1,295 @@
+"""PrusaLink payloads parsed once, at the edge, into typed records.
+
+Every field is optional: Buddy firmware and Prusa-Link on a Pi send different
+subsets, and older firmware leaves fields out. Numbers sent as strings are
+accepted, booleans are never numbers, NaN and infinities are dropped, and a
+wrong type becomes ``None`` rather than an exception. Only a payload that is
+not a JSON object at all, or a status without ``printer.state``, is refused
+with :class:`PrinterProtocolError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+import math
+from typing import Any
+
+from ..exceptions import PrinterProtocolError
+
+# --------------------------------------------------------------------- coercion
+
+
+def as_float(value: Any) -> float | None:
+    """A finite number (int, float or numeric string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_int(value: Any) -> int | None:
+    """A whole number (rounded from a float or numeric string), else None."""
+    number = as_float(value)
+    return None if number is None else round(number)
+
+
+def as_str(value: Any) -> str | None:
+    """A non-empty string (numbers are turned into text), else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def as_bool(value: Any) -> bool | None:
+    """A boolean (also from "true"/"false" and 0/1), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _non_negative(value: Any) -> int | None:
+    number = as_int(value)
+    return number if number is not None and number >= 0 else None
+
+
+def _percent(value: Any) -> float | None:
+    number = as_float(value)
+    return None if number is None else min(100.0, max(0.0, number))
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def decode_object(body: bytes, what: str) -> dict[str, Any]:
+    """Decode a JSON object, or raise PrinterProtocolError."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise PrinterProtocolError(f"{what}: the printer sent malformed JSON") from err
+    if not isinstance(data, dict):
+        raise PrinterProtocolError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+# ---------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionInfo:
+    """``GET /api/version``; ``firmware``/``printer`` only on newer Buddy firmware."""
+
+    api: str | None = None
+    server: str | None = None
+    text: str | None = None
+    hostname: str | None = None
+    firmware: str | None = None
+    printer: str | None = None
+    nozzle_diameter: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkInfo:
+    """``GET /api/v1/info``: identity and fixed hardware facts."""
+
+    serial: str | None = None
+    hostname: str | None = None
+    name: str | None = None
+    location: str | None = None
+    nozzle_diameter: float | None = None
+    mmu: bool | None = None
+    min_extrusion_temp: float | None = None
+    active_camera: bool | None = None
+    farm_mode: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobProgress:
+    """The ``job`` object of ``/api/v1/status`` (present only while a job exists)."""
+
+    id: int | None = None
+    progress: float | None = None
+    time_remaining: int | None = None
+    time_printing: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkStatus:
+    """``GET /api/v1/status``: the printer's live values and the job summary."""
+
+    state: str
+    temp_nozzle: float | None = None
+    target_nozzle: float | None = None
+    temp_bed: float | None = None
+    target_bed: float | None = None
+    axis_z: float | None = None
+    flow: int | None = None
+    speed: int | None = None
+    fan_hotend: int | None = None  # RPM
+    fan_print: int | None = None  # RPM
+    message: str | None = None  # status_printer.message (attention / error text)
+    job: JobProgress | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFile:
+    """The file of the current job."""
+
+    name: str | None = None  # 8.3 short name on Buddy
+    display_name: str | None = None
+    path: str | None = None
+    size: int | None = None
+    thumbnail_ref: str | None = None
+    icon_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkJob:
+    """``GET /api/v1/job`` (200; a 204 means no job and is not parsed)."""
+
+    id: int | None = None
+    state: str | None = None
+    progress: float | None = None
+    time_remaining: int | None = None
+    time_printing: int | None = None
+    file: JobFile | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkCamera:
+    """One entry of ``GET /api/v1/cameras`` (Prusa-Link on a Pi)."""
+
+    camera_id: str
+    name: str | None = None
+    connected: bool = False
+
+
+# ---------------------------------------------------------------------- parsers
+
+
+def parse_version(data: dict[str, Any]) -> VersionInfo:
+    """Parse ``/api/version``."""
+    return VersionInfo(
+        api=as_str(data.get("api")),
+        server=as_str(data.get("server")),
+        text=as_str(data.get("text")),
+        hostname=as_str(data.get("hostname")),
+        firmware=as_str(data.get("firmware")),
+        printer=as_str(data.get("printer")),
+        nozzle_diameter=as_float(data.get("nozzle_diameter")),
+    )
+
+
+def parse_info(data: dict[str, Any]) -> LinkInfo:
+    """Parse ``/api/v1/info``."""
+    return LinkInfo(
+        serial=as_str(data.get("serial")),
+        hostname=as_str(data.get("hostname")),
+        name=as_str(data.get("name")),
+        location=as_str(data.get("location")),
+        nozzle_diameter=as_float(data.get("nozzle_diameter")),
+        mmu=as_bool(data.get("mmu")),
+        min_extrusion_temp=as_float(data.get("min_extrusion_temp")),
+        active_camera=as_bool(data.get("active_camera")),
+        farm_mode=as_bool(data.get("farm_mode")),
+    )
+
+
+def _parse_job_progress(value: Any) -> JobProgress | None:
+    if not isinstance(value, dict):
+        return None
+    return JobProgress(
+        id=as_int(value.get("id")),
+        progress=_percent(value.get("progress")),
+        time_remaining=_non_negative(value.get("time_remaining")),
+        time_printing=_non_negative(value.get("time_printing")),
+    )
+
+
+def parse_status(data: dict[str, Any]) -> LinkStatus:
+    """Parse ``/api/v1/status``; a missing ``printer.state`` is a protocol error."""
+    printer = data.get("printer")
+    if not isinstance(printer, dict):
+        raise PrinterProtocolError("status: no printer object")
+    state = as_str(printer.get("state"))
+    if state is None:
+        raise PrinterProtocolError("status: printer.state is missing")
+    status_printer = _obj(printer.get("status_printer"))
+    return LinkStatus(
+        state=state.strip().upper(),
+        temp_nozzle=as_float(printer.get("temp_nozzle")),
+        target_nozzle=as_float(printer.get("target_nozzle")),
+        temp_bed=as_float(printer.get("temp_bed")),
+        target_bed=as_float(printer.get("target_bed")),
+        axis_z=as_float(printer.get("axis_z")),
+        flow=as_int(printer.get("flow")),
+        speed=as_int(printer.get("speed")),
+        fan_hotend=_non_negative(printer.get("fan_hotend")),
+        fan_print=_non_negative(printer.get("fan_print")),
+        message=as_str(status_printer.get("message")),
+        job=_parse_job_progress(data.get("job")),
+    )
+
+
+def _parse_file(value: Any) -> JobFile | None:
+    if not isinstance(value, dict):
+        return None
+    refs = _obj(value.get("refs"))
+    return JobFile(
+        name=as_str(value.get("name")),
+        display_name=as_str(value.get("display_name")),
+        path=as_str(value.get("path")),
+        size=_non_negative(value.get("size")),
+        thumbnail_ref=as_str(refs.get("thumbnail")),
+        icon_ref=as_str(refs.get("icon")),
+    )
+
+
+def parse_job(data: dict[str, Any]) -> LinkJob:
+    """Parse ``/api/v1/job`` (a 200 answer)."""
+    state = as_str(data.get("state"))
+    return LinkJob(
+        id=as_int(data.get("id")),
+        state=state.strip().upper() if state else None,
+        progress=_percent(data.get("progress")),
+        time_remaining=_non_negative(data.get("time_remaining")),
+        time_printing=_non_negative(data.get("time_printing")),
+        file=_parse_file(data.get("file")),
+    )
+
+
+def parse_cameras(data: dict[str, Any]) -> tuple[LinkCamera, ...]:
+    """Parse ``/api/v1/cameras``; entries without an id are skipped."""
+    entries = data.get("camera_list")
+    if not isinstance(entries, list):
+        return ()
+    cameras: list[LinkCamera] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        camera_id = as_str(entry.get("camera_id"))
+        if camera_id is None:
+            continue
+        cameras.append(
+            LinkCamera(
+                camera_id=camera_id,
+                name=as_str(_obj(entry.get("config")).get("name")),
+                connected=as_bool(entry.get("connected")) is True,
+            )
+        )
+    return tuple(cameras)

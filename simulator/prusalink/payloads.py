@@ -1,0 +1,206 @@
+"""PrusaLink v1 JSON bodies built from a job snapshot, in each server's own shape.
+
+Shapes follow the captured Buddy (Prusa XL) and Prusa-Link (Pi) messages:
+``printer`` values, ``job`` only while a job exists, ``axis_x``/``axis_y`` only
+while the head is not printing, fans in RPM, Buddy 8.3 short names and
+``/thumb/..`` references, Prusa-Link ``/api/thumbnails/..`` references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+import re
+import struct
+from typing import Any
+import zlib
+
+from ..job import Phase, Snapshot
+
+#: Simulator phase -> PrusaLink ``printer.state`` (heating is part of printing on both).
+PHASE_STATE: dict[Phase, str] = {
+    Phase.IDLE: "IDLE",
+    Phase.HEATING: "PRINTING",
+    Phase.PRINTING: "PRINTING",
+    Phase.PAUSED: "PAUSED",
+    Phase.FINISHED: "FINISHED",
+    Phase.CANCELLED: "STOPPED",
+    Phase.ERROR: "ERROR",
+}
+
+FAN_MAX_RPM = {"hotend": 7000, "print": 5000}
+
+
+@dataclass(slots=True, kw_only=True)
+class Identity:
+    """Fixed facts of one simulated printer."""
+
+    variant: str  # "buddy" or "pi"
+    hostname: str
+    name: str
+    serial: str
+    model: str
+    legacy_version: bool = False
+    camera_id: str | None = None
+
+
+def short_name(file: str) -> str:
+    """A FAT 8.3 short name like Buddy shows (``3DBenchy.bgcode`` -> ``3DBENC~1.BGC``)."""
+    path = PurePosixPath(file)
+    stem = re.sub(r"[^A-Z0-9]", "", path.stem.upper()) or "FILE"
+    ext = re.sub(r"[^A-Z0-9]", "", path.suffix.upper())[:3]
+    base = stem if len(stem) <= 8 and not path.suffix[4:] else f"{stem[:6]}~1"
+    return f"{base}.{ext}" if ext else base
+
+
+def version(identity: Identity) -> dict[str, Any]:
+    """``/api/version``."""
+    data: dict[str, Any] = {
+        "api": "2.0.0",
+        "server": "2.1.2" if identity.variant == "buddy" else "0.8.1",
+        "nozzle_diameter": 0.4,
+        "text": "PrusaLink",
+        "hostname": identity.hostname,
+        "capabilities": {"upload-by-put": True},
+    }
+    if not identity.legacy_version:
+        if identity.variant == "buddy":
+            data["firmware"] = "6.5.3+12780"
+            data["printer"] = identity.model
+        else:
+            data["firmware"] = "3.14.1-8237"
+            data["sdk"] = "0.8.0"
+    return data
+
+
+def info(identity: Identity) -> dict[str, Any]:
+    """``/api/v1/info`` (Buddy: the short form; Prusa-Link: the long one)."""
+    data: dict[str, Any] = {
+        "nozzle_diameter": 0.4,
+        "mmu": False,
+        "serial": identity.serial,
+        "hostname": identity.hostname,
+        "min_extrusion_temp": 170,
+    }
+    if identity.variant == "pi":
+        data |= {
+            "name": identity.name,
+            "location": "print farm",
+            "farm_mode": False,
+            "sd_ready": True,
+            "active_camera": identity.camera_id is not None,
+            "port": "/dev/ttyAMA0",
+            "network_error_chime": False,
+        }
+    return data
+
+
+def _storage(identity: Identity) -> dict[str, Any]:
+    if identity.variant == "buddy":
+        return {"path": "/usb/", "name": "usb", "read_only": False}
+    return {"path": "/local/", "name": "PrusaLink gcodes", "read_only": False}
+
+
+def job_state(snap: Snapshot, attention: str | None) -> str:
+    """``printer.state`` for a snapshot (``ATTENTION`` while a paused job waits for a human)."""
+    if attention is not None and snap.phase is Phase.PAUSED:
+        return "ATTENTION"
+    return PHASE_STATE[snap.phase]
+
+
+def has_job(snap: Snapshot) -> bool:
+    """Whether the printer reports a job (none when idle)."""
+    return snap.phase is not Phase.IDLE and snap.file is not None
+
+
+def status(
+    identity: Identity, snap: Snapshot, job_id: int, attention: str | None
+) -> dict[str, Any]:
+    """``/api/v1/status``."""
+    state = job_state(snap, attention)
+    printer: dict[str, Any] = {
+        "state": state,
+        "temp_nozzle": snap.nozzle_temp,
+        "target_nozzle": snap.nozzle_target,
+        "temp_bed": snap.bed_temp,
+        "target_bed": snap.bed_target,
+        "axis_z": round(0.2 * snap.layer, 2),
+        "flow": 100,
+        "speed": snap.speed_factor,
+        "fan_hotend": FAN_MAX_RPM["hotend"] if snap.nozzle_temp > 50 else 0,
+        "fan_print": FAN_MAX_RPM["print"] * snap.fan // 100,
+    }
+    if snap.phase not in (Phase.HEATING, Phase.PRINTING):
+        printer |= {"axis_x": 7.9, "axis_y": 8.4}
+    message = attention if state == "ATTENTION" else snap.error if state == "ERROR" else None
+    if message is not None:
+        printer["status_printer"] = {"ok": False, "message": message}
+    data: dict[str, Any] = {"storage": _storage(identity), "printer": printer}
+    if has_job(snap):
+        data["job"] = _job_progress(snap, job_id)
+    if identity.camera_id is not None:
+        data["camera"] = {"id": identity.camera_id}
+    return data
+
+
+def _job_progress(snap: Snapshot, job_id: int) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": job_id,
+        "progress": round(snap.progress * 100, 1),
+        "time_printing": int(snap.elapsed_s),
+    }
+    if snap.phase is not Phase.HEATING:  # unknown while heating: left out, like the printer
+        data["time_remaining"] = int(snap.remaining_s)
+    return data
+
+
+def thumbnail_refs(identity: Identity, file: str) -> dict[str, str]:
+    """The ``file.refs`` of a job."""
+    if identity.variant == "buddy":
+        sfn = short_name(file)
+        return {
+            "icon": f"/thumb/s/usb/{sfn}",
+            "thumbnail": f"/thumb/l/usb/{sfn}",
+            "download": f"/usb/{sfn}",
+        }
+    return {"thumbnail": f"/api/thumbnails/local/{file}.orig.png"}
+
+
+def job(
+    identity: Identity, snap: Snapshot, job_id: int, attention: str | None, size: int
+) -> dict[str, Any]:
+    """``/api/v1/job`` (only called while a job exists). Buddy shows ATTENTION as PAUSED."""
+    file = snap.file or "job.gcode"
+    state = job_state(snap, attention)
+    file_data: dict[str, Any] = {
+        "refs": thumbnail_refs(identity, file),
+        "name": short_name(file),
+        "display_name": file,
+        "path": "/usb" if identity.variant == "buddy" else "/local",
+        "size": size,
+        "m_timestamp": 1698686881,
+    }
+    if identity.variant == "pi":
+        file_data["display_path"] = "/PrusaLink gcodes"
+    return {
+        **_job_progress(snap, job_id),
+        "state": "PAUSED" if state == "ATTENTION" else state,
+        "file": file_data,
+    }
+
+
+def tiny_png(rgb: tuple[int, int, int] = (250, 104, 0), size: int = 16) -> bytes:
+    """A small solid-colour PNG (the job thumbnail), built without an image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * size
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * size))
+        + chunk(b"IEND", b"")
+    )

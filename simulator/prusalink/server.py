@@ -1,0 +1,333 @@
+"""A PrusaLink v1 server on loopback, in the Buddy or the Prusa-Link (Pi) flavour.
+
+Options (``SimOptions.extra``):
+
+* ``variant``: ``"buddy"`` (default) or ``"pi"``;
+* ``username`` / ``password``: the digest account (Buddy user is ``maker``;
+  the password is random unless given); ``api_key``: also accept this key;
+* ``nonce_lifetime_s`` (default 300) and ``nonce_max_uses`` (default none):
+  when a nonce goes stale;
+* ``legacy_version``: ``/api/version`` without ``firmware``/``printer``;
+* ``no_v1``: firmware without the v1 API (every ``/api/v1/*`` is 404);
+* ``camera``: Pi only, default true: serve ``/api/v1/cameras`` snapshots.
+
+Tests steer it with :meth:`PrusaLinkSimulator.override` (raw answers: bad
+JSON, oversized bodies, 5xx, a held request), :meth:`attention`,
+:meth:`replace_job` and ``digest.force_stale``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+from dataclasses import dataclass
+import hmac
+import json
+import secrets
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from ..base import SimOptions, SimulatedPrinter
+from ..camera import FrameSource
+from ..job import ACTIVE, JobError, Phase, PrintJob
+from . import payloads
+from .digest import BuddyDigest, DigestServer, PiDigest
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(slots=True)
+class Override:
+    """A canned answer for one path (tests: malformed or hostile servers)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    hold: asyncio.Event | None = None  # answer only once this is set (timeouts)
+
+
+class PrusaLinkSimulator(SimulatedPrinter):
+    """A simulated Prusa printer speaking PrusaLink v1 over HTTP."""
+
+    kind: ClassVar[str] = "prusalink"
+
+    def __init__(self, job: PrintJob, camera: FrameSource, options: SimOptions) -> None:
+        """Set up identity, credentials and digest flavour; ``start()`` opens the port."""
+        super().__init__(job, camera, options)
+        extra = options.extra
+        self.variant = str(extra.get("variant", "buddy"))
+        if self.variant not in ("buddy", "pi"):
+            raise ValueError(f"unknown PrusaLink variant {self.variant!r}")
+        buddy = self.variant == "buddy"
+        index = options.index
+        self.username = str(extra.get("username") or ("maker" if buddy else "printfarm"))
+        self.password = str(extra.get("password") or secrets.token_hex(8))
+        self.api_key: str | None = extra.get("api_key")
+        digest_class: type[DigestServer] = BuddyDigest if buddy else PiDigest
+        self.digest = digest_class(
+            self.username,
+            self.password,
+            nonce_lifetime_s=float(extra.get("nonce_lifetime_s", 300.0)),
+            nonce_max_uses=extra.get("nonce_max_uses"),
+        )
+        model = options.model or ("XL" if buddy else "MK3S")
+        self.identity = payloads.Identity(
+            variant=self.variant,
+            hostname=f"prusa-{model.lower()}-{index}",
+            name=options.name or f"Prusa {model} {index}",
+            serial=f"SIM{'B' if buddy else 'P'}{index:04d}X{secrets.token_hex(3).upper()}",
+            model=model,
+            legacy_version=bool(extra.get("legacy_version", False)),
+            camera_id=None if buddy or not extra.get("camera", True) else "simcam0",
+        )
+        self.no_v1 = bool(extra.get("no_v1", False))
+        self.thumbnail_png = payloads.tiny_png()
+        self.job_id = 1 if job.phase is not Phase.IDLE else 0
+        self._attention: str | None = None
+        self._last_phase = job.phase
+        job.add_listener(self._on_job_change)
+        self.overrides: dict[str, Override] = {}
+        # what tests look at
+        self.challenges = 0
+        self.stale_answers = 0
+        self.user_agents: set[str] = set()
+        self.commands: list[tuple[str, str, int]] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> dict[str, Any]:
+        """Serve on ``options.host``/``options.port``; return the JSON line."""
+        app = web.Application(middlewares=[self._auth_middleware])
+        self._routes(app)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.options.host, self.options.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        line: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.identity.name,
+            "host": self.options.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "model": self.identity.model,
+            "extra": {"variant": self.variant},
+        }
+        if self.api_key:
+            line["api_key"] = self.api_key
+        return line
+
+    async def stop(self) -> None:
+        """Close the port; idempotent."""
+        for override in self.overrides.values():
+            if override.hold is not None:
+                override.hold.set()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    # ------------------------------------------------------------ test hooks
+
+    def override(self, path: str, answer: Override | None) -> None:
+        """Answer ``path`` with a canned reply (after auth); None restores it."""
+        if answer is None:
+            self.overrides.pop(path, None)
+        else:
+            self.overrides[path] = answer
+
+    def attention(self, message: str = "Filament runout") -> None:
+        """Pause the job and wait for a human (``printer.state`` ATTENTION)."""
+        with contextlib.suppress(JobError):
+            self.job.pause()
+        self._attention = message
+
+    def replace_job(self, file: str = "replacement.gcode") -> int:
+        """Cancel the job behind the client's back and start another; its new id."""
+        with contextlib.suppress(JobError):
+            self.job.cancel()
+        self.job.start(file)
+        return self.job_id
+
+    def _on_job_change(self) -> None:
+        phase = self.job.phase
+        if phase is Phase.HEATING and self._last_phase not in ACTIVE:
+            self.job_id += 1
+        if phase is not Phase.PAUSED:
+            self._attention = None
+        self._last_phase = phase
+
+    # ------------------------------------------------------------ auth
+
+    @web.middleware
+    async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        user_agent = request.headers.get("User-Agent", "")
+        key = request.headers.get("X-Api-Key")
+        if key is not None:
+            if not (self.api_key and hmac.compare_digest(key, self.api_key)):
+                if self.variant == "pi":
+                    return web.Response(status=403, text="Bad X-Api-Key.")
+                return self._challenge(request, stale=False)
+        else:
+            verdict = self.digest.verify(
+                request.method, request.path_qs, request.headers.get("Authorization"), user_agent
+            )
+            if not verdict.ok:
+                return self._challenge(request, stale=verdict.stale)
+            self.user_agents.add(user_agent)
+        override = self.overrides.get(request.path)
+        if override is not None:
+            if override.hold is not None:
+                await override.hold.wait()
+            return web.Response(
+                status=override.status, body=override.body, content_type=override.content_type
+            )
+        return await handler(request)
+
+    def _challenge(self, request: web.Request, *, stale: bool) -> web.Response:
+        self.challenges += 1
+        self.stale_answers += stale
+        header = self.digest.challenge(request.headers.get("User-Agent", ""), stale=stale)
+        if self.variant == "pi":
+            response = web.Response(
+                status=401,
+                text="<html><body><h1>401 - Unauthorized</h1></body></html>",
+                content_type="text/html",
+                headers={"WWW-Authenticate": header, "Server": "PrusaLink"},
+            )
+        else:
+            response = web.Response(
+                status=401, text="401: Unauthorized", headers={"WWW-Authenticate": header}
+            )
+            if request.method != "GET":  # Buddy closes the connection after a 401 with a body
+                response.force_close()
+        return response
+
+    # ------------------------------------------------------------ routes
+
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_get("/api/version", self._version)
+        app.router.add_get("/api/v1/info", self._v1(self._info))
+        app.router.add_get("/api/v1/status", self._v1(self._status))
+        app.router.add_get("/api/v1/job", self._v1(self._job))
+        app.router.add_put("/api/v1/job/{id}/{command}", self._v1(self._command))
+        app.router.add_delete("/api/v1/job/{id}", self._v1(self._stop))
+        app.router.add_get("/api/v1/cameras", self._v1(self._cameras))
+        app.router.add_get("/api/v1/cameras/snap", self._v1(self._snap))
+        app.router.add_get("/api/v1/cameras/{camera}/snap", self._v1(self._snap))
+        app.router.add_get("/thumb/{size}/usb/{name}", self._buddy_thumb)
+        app.router.add_get("/api/thumbnails/{storage}/{path:.+}", self._pi_thumb)
+
+    def _v1(self, handler: Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if self.no_v1:
+                return web.Response(status=404, text="404: Not Found")
+            return await handler(request)
+
+        return wrapped
+
+    @staticmethod
+    def _json(data: dict[str, Any]) -> web.Response:
+        return web.Response(text=json.dumps(data), content_type="application/json")
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return self._json(payloads.version(self.identity))
+
+    async def _info(self, request: web.Request) -> web.Response:
+        return self._json(payloads.info(self.identity))
+
+    async def _status(self, request: web.Request) -> web.Response:
+        snap = self.job.tick()
+        return self._json(payloads.status(self.identity, snap, self.job_id, self._attention))
+
+    async def _job(self, request: web.Request) -> web.Response:
+        snap = self.job.tick()
+        if not payloads.has_job(snap):
+            return web.Response(status=204)
+        size = 754535 + 1000 * self.job_id
+        return self._json(payloads.job(self.identity, snap, self.job_id, self._attention, size))
+
+    def _job_matches(self, request: web.Request) -> bool:
+        snap = self.job.tick()
+        return payloads.has_job(snap) and request.match_info["id"] == str(self.job_id)
+
+    async def _command(self, request: web.Request) -> web.Response:
+        command = request.match_info["command"]
+        actions: dict[str, Callable[[], None]] = {
+            "pause": self.job.pause,
+            "resume": self.job.resume,
+            "continue": lambda: None,
+        }
+        if command not in actions:
+            return self._answer(request, 400, "400: Bad Request")
+        if not self._job_matches(request):
+            return self._answer(request, 404, "404: Not Found")
+        if command == "resume" and self._attention is not None:
+            return self._answer(request, 409, "409: Conflict")  # a human must act first
+        try:
+            actions[command]()
+        except JobError:
+            return self._answer(request, 409, "409: Conflict")
+        return self._answer(request, 204)
+
+    async def _stop(self, request: web.Request) -> web.Response:
+        if not self._job_matches(request):
+            return self._answer(request, 404, "404: Not Found")
+        try:
+            self.job.cancel()
+        except JobError:
+            return self._answer(request, 409, "409: Conflict")
+        return self._answer(request, 204)
+
+    def _answer(self, request: web.Request, status: int, text: str | None = None) -> web.Response:
+        self.commands.append((request.method, request.path, status))
+        if status == 204:
+            return web.Response(status=204)
+        return web.Response(status=status, text=text)
+
+    async def _cameras(self, request: web.Request) -> web.Response:
+        if self.identity.camera_id is None:
+            return web.Response(status=404, text="404: Not Found")
+        camera = {
+            "camera_id": self.identity.camera_id,
+            "config": {"name": "Pi camera", "driver": "V4L2", "resolution": "1280x720"},
+            "connected": True,
+            "detected": True,
+            "stored": True,
+        }
+        return self._json({"camera_list": [camera]})
+
+    async def _snap(self, request: web.Request) -> web.Response:
+        wanted = request.match_info.get("camera", self.identity.camera_id)
+        if self.identity.camera_id is None or wanted != self.identity.camera_id:
+            return self._json_error(404, "Camera is not available")
+        return web.Response(body=self.camera.frame(), content_type="image/jpeg")
+
+    def _json_error(self, status: int, message: str) -> web.Response:
+        return web.Response(
+            status=status, text=json.dumps({"message": message}), content_type="application/json"
+        )
+
+    def _current_file(self) -> str | None:
+        snap = self.job.tick()
+        return snap.file if payloads.has_job(snap) else None
+
+    async def _buddy_thumb(self, request: web.Request) -> web.Response:
+        file = self._current_file()
+        if self.variant != "buddy" or file is None:
+            return web.Response(status=404, text="404: Not Found")
+        if request.match_info["name"] != payloads.short_name(file):
+            return web.Response(status=404, text="404: Not Found")
+        return web.Response(body=self.thumbnail_png, content_type="image/png")
+
+    async def _pi_thumb(self, request: web.Request) -> web.Response:
+        file = self._current_file()
+        if self.variant != "pi" or file is None:
+            return self._json_error(404, "File not found")
+        if request.match_info["path"] != f"{file}.orig.png":
+            return self._json_error(404, "File not found")
+        return web.Response(body=self.thumbnail_png, content_type="image/png")
