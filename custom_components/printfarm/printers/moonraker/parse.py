@@ -364,7 +364,7 @@ def state_fields(
 
     if status is PrintStatus.ERROR:
         message = as_str(stats.get("message")) if ready else klippy_message
-        fields["error"] = (message or "").strip() or (
+        fields["error"] = " ".join((message or "").split()) or (
             "Klipper reported an error" if ready else f"Klippy {klippy_state}"
         )
     else:

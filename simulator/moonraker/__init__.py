@@ -1,0 +1,7 @@
+"""Simulated Moonraker + Klippy printer."""
+
+from __future__ import annotations
+
+from .server import MoonrakerSimulator
+
+__all__ = ["MoonrakerSimulator"]
