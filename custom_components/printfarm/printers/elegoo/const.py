@@ -1,0 +1,75 @@
+"""Numbers of the Elegoo SDCP v3 protocol: ports, command codes, acks, speed presets."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+#: Websocket port and path of an SDCP v3 printer.
+DEFAULT_PORT = 3030
+WEBSOCKET_PATH = "/websocket"
+#: Port of the MJPEG server that streams only after ``Cmd.VIDEO`` with ``Enable: 1``.
+DEFAULT_VIDEO_PORT = 3031
+VIDEO_PATH = "/video"
+#: UDP port the printers listen on for the ``M99999`` discovery probe.
+DISCOVERY_PORT = 3000
+DISCOVERY_PROBE = b"M99999"
+
+#: The printer drops a client it has heard nothing from for about 60 s.
+PRINTER_IDLE_DROP_S = 60.0
+#: How often the client sends a status refresh (Cmd 0) to stay well inside that window.
+KEEPALIVE_INTERVAL_S = 20.0
+#: No message at all for this long means the socket is dead (half-open): reconnect.
+SILENCE_TIMEOUT_S = 50.0
+
+#: ``From`` value of requests: 0 = "PC on the LAN" in the SDCP spec.
+FROM_LAN_CLIENT = 0
+
+#: Safety limits used when validating targets (Centauri Carbon hardware limits).
+MAX_NOZZLE_C = 350.0
+MAX_BED_C = 110.0
+
+
+class Cmd(IntEnum):
+    """SDCP v3 command codes (``Data.Cmd``) this package sends or simulates."""
+
+    STATUS = 0
+    ATTRIBUTES = 1
+    START_PRINT = 128
+    PAUSE = 129
+    STOP = 130
+    RESUME = 131
+    VIDEO = 386
+    DEVICE_PARAMS = 403  # light, target temperatures, speed, fans (Centauri Carbon)
+    STATUS_PERIOD = 512
+
+
+#: Ack code -> reason key, per command; ``GENERIC_ACKS`` for everything else.
+GENERIC_ACKS: dict[int, str] = {1: "busy"}
+START_PRINT_ACKS: dict[int, str] = {
+    1: "busy",
+    2: "file_not_found",
+    3: "md5_failed",
+    4: "file_read_failed",
+    5: "resolution_mismatch",
+    6: "unknown_format",
+    7: "model_mismatch",
+}
+VIDEO_ACKS: dict[int, str] = {1: "too_many_streams", 2: "no_camera", 3: "camera_error"}
+ACKS_BY_CMD: dict[int, dict[int, str]] = {
+    Cmd.START_PRINT: START_PRINT_ACKS,
+    Cmd.VIDEO: VIDEO_ACKS,
+}
+
+
+def ack_reason(cmd: int, ack: int) -> str:
+    """Reason key of a non-zero ack for ``cmd`` (``"rejected"`` when unknown)."""
+    return ACKS_BY_CMD.get(cmd, GENERIC_ACKS).get(ack, "rejected")
+
+
+#: Centauri Carbon speed presets: name -> ``PrintSpeedPct``.
+SPEED_PRESETS: dict[str, int] = {
+    "silent": 50,
+    "balanced": 100,
+    "sport": 130,
+    "ludicrous": 160,
+}

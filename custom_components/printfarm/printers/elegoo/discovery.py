@@ -1,0 +1,106 @@
+"""UDP discovery of SDCP printers: send ``M99999``, collect the JSON replies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+import logging
+import socket
+
+from .const import DEFAULT_PORT, DISCOVERY_PORT, DISCOVERY_PROBE
+from .parse import SdcpParseError, as_dict, as_str, loads, parse_attributes
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Replies larger than this are not SDCP discovery answers.
+_MAX_REPLY_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscoveredPrinter:
+    """One printer that answered the discovery probe."""
+
+    host: str  # where the reply came from (MainboardIP when that is missing)
+    mainboard_id: str
+    name: str | None = None
+    model: str | None = None  # MachineName
+    brand: str | None = None
+    firmware: str | None = None
+    protocol_version: str | None = None
+    connection_id: str | None = None  # the reply's "Id"
+    port: int = DEFAULT_PORT  # websocket port (not announced: SDCP v3 always uses 3030)
+
+    @property
+    def supported(self) -> bool:
+        """SDCP v3 speaks websocket; V1 (MQTT) printers need another client."""
+        return (self.protocol_version or "").upper().startswith("V3")
+
+
+def parse_reply(data: bytes, source_host: str) -> DiscoveredPrinter | None:
+    """A discovery reply datagram -> DiscoveredPrinter, or None when it is not one."""
+    if len(data) > _MAX_REPLY_BYTES:
+        return None
+    try:
+        msg = loads(data)
+    except SdcpParseError:
+        return None
+    attrs = parse_attributes(as_dict(msg.get("Data")))
+    if not attrs.mainboard_id:
+        return None
+    return DiscoveredPrinter(
+        host=source_host or attrs.mainboard_ip or "",
+        mainboard_id=attrs.mainboard_id,
+        name=attrs.name,
+        model=attrs.machine_name,
+        brand=attrs.brand,
+        firmware=attrs.firmware,
+        protocol_version=attrs.protocol_version,
+        connection_id=as_str(msg.get("Id")),
+    )
+
+
+class _DiscoveryProtocol(asyncio.DatagramProtocol):
+    """Collects replies; ignores anything that is not one."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.found: dict[str, DiscoveredPrinter] = {}
+        self.enough = asyncio.Event()
+        self._limit = limit
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        host = addr[0] if addr and isinstance(addr[0], str) else ""
+        printer = parse_reply(data, host)
+        if printer is None:
+            _LOGGER.debug("Ignoring a datagram from %s that is not an SDCP reply", host)
+            return
+        self.found.setdefault(printer.mainboard_id, printer)
+        if self._limit is not None and len(self.found) >= self._limit:
+            self.enough.set()
+
+    def error_received(self, exc: Exception) -> None:
+        _LOGGER.debug("Discovery socket error: %s", exc)
+
+
+async def discover(
+    timeout: float = 3.0,
+    *,
+    target: str = "255.255.255.255",
+    port: int = DISCOVERY_PORT,
+    limit: int | None = None,
+) -> list[DiscoveredPrinter]:
+    """Broadcast (or unicast to ``target``) the probe; return the printers that answered.
+
+    Waits ``timeout`` seconds for replies, or less once ``limit`` printers answered.
+    """
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        lambda: _DiscoveryProtocol(limit), family=socket.AF_INET, allow_broadcast=True
+    )
+    try:
+        transport.sendto(DISCOVERY_PROBE, (target, port))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(protocol.enough.wait(), timeout)
+    finally:
+        transport.close()
+    return sorted(protocol.found.values(), key=lambda p: (p.host, p.mainboard_id))

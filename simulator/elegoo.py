@@ -1,0 +1,514 @@
+"""A simulated Elegoo Centauri Carbon speaking SDCP v3 on loopback.
+
+* websocket ``/websocket`` (aiohttp): request envelopes in, ``sdcp/response``
+  acks with the same ``RequestID`` out; ``sdcp/status`` pushed on every
+  change and every ``status_period`` seconds; ``sdcp/attributes`` on Cmd 1;
+  ``ping`` answered with ``pong``;
+* the printer's limits: a client silent for ``idle_timeout`` s (60) is
+  dropped, and only ``max_clients`` (4) connections are served at once (an
+  open video stream counts); a further connection is accepted and closed at
+  once with code 1013 "try again later";
+* an MJPEG server (``/video`` on ``video_port``) that streams FrameSource
+  frames only after Cmd 386 ``Enable: 1``, one viewer at a time;
+* a UDP responder answering ``M99999`` on ``discovery_port``.
+
+Options (``SimOptions.extra``): ``idle_timeout``, ``max_clients``,
+``status_period``, ``tick_interval``, ``frame_interval``, ``mainboard_id``,
+``firmware``, ``discovery_port``, ``video_port``, ``ticks_ms`` (report
+ticks in ms like the spec says), ``ignore_changes_while_printing`` (fw
+1.1.29: light and temperature changes are acked but ignored during a job).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass
+import json
+import logging
+import time
+from typing import Any, ClassVar
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from .base import SimOptions, SimulatedPrinter
+from .camera import FrameSource
+from .job import ACTIVE, JobError, Phase, PrintJob
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Job phase -> Centauri Carbon ``PrintInfo.Status``.
+PHASE_CODES: dict[Phase, int] = {
+    Phase.IDLE: 0,
+    Phase.HEATING: 16,
+    Phase.PRINTING: 13,
+    Phase.PAUSED: 6,
+    Phase.FINISHED: 9,
+    Phase.CANCELLED: 8,
+    Phase.ERROR: 14,
+}
+#: Transitional codes pushed once before the phase a command leads to.
+PAUSING, STOPPING, RESUMING = 5, 7, 12
+#: ErrorCode sent on ``sdcp/error`` when the job fails.
+ERROR_CODE_FAILED = 1
+
+
+@dataclass(slots=True, eq=False)
+class _Conn:
+    """One websocket client."""
+
+    ws: web.WebSocketResponse
+    last_rx: float
+    frozen: bool = False
+
+
+class ElegooSimulator(SimulatedPrinter):
+    """Centauri Carbon (SDCP v3) on 127.0.0.1: websocket, MJPEG and UDP discovery."""
+
+    kind: ClassVar[str] = "elegoo"
+
+    def __init__(self, job: PrintJob, camera: FrameSource, options: SimOptions) -> None:
+        """Read the options; ``start()`` opens the sockets."""
+        super().__init__(job, camera, options)
+        extra = options.extra
+        self.idle_timeout = float(extra.get("idle_timeout", 60.0))
+        self.max_clients = int(extra.get("max_clients", 4))
+        self.status_period = float(extra.get("status_period", 5.0))
+        self.tick_interval = float(extra.get("tick_interval", 0.5))
+        self.frame_interval = float(extra.get("frame_interval", 0.2))
+        self.ticks_ms = bool(extra.get("ticks_ms", False))
+        self.ignore_changes_while_printing = bool(extra.get("ignore_changes_while_printing", False))
+        self.mainboard_id = str(extra.get("mainboard_id") or f"e1e90000cc01{options.index:020x}")
+        self.firmware = str(extra.get("firmware", "V1.1.29"))
+        self.model = options.model or "Centauri Carbon"
+        self.name = options.name or f"Centauri Carbon {options.index + 1}"
+        self.port = 0
+        self.video_port = int(extra.get("video_port", 0))
+        self.discovery_port = int(extra.get("discovery_port", 0))
+        self.video_enabled = False
+        self.streams = 0
+        self.refused = 0
+        self.dropped_idle = 0
+        self.requests: list[tuple[int, dict[str, Any]]] = []
+        self._rgb = [255, 255, 255]
+        self._conns: set[_Conn] = set()
+        self._runners: list[web.AppRunner] = []
+        self._udp: asyncio.DatagramTransport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dirty: asyncio.Event | None = None
+        self._video_off: asyncio.Event | None = None
+        self._changed: asyncio.Condition | None = None
+        self._stopping = False
+        self._task_id = 0
+        job.add_listener(self._job_changed)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> dict[str, Any]:
+        """Open the websocket, MJPEG and UDP sockets; return the JSON line."""
+        loop = asyncio.get_running_loop()
+        self._dirty = asyncio.Event()
+        self._video_off = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._stopping = False
+        host = self.options.host
+        ws_app = web.Application()
+        ws_app.router.add_get("/websocket", self._ws_handler)
+        video_app = web.Application()
+        video_app.router.add_get("/video", self._video_handler)
+        self.port = await self._serve(ws_app, host, self.options.port)
+        self.video_port = await self._serve(video_app, host, self.video_port)
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DiscoveryResponder(self), local_addr=(host, self.discovery_port)
+        )
+        self._udp = transport
+        self.discovery_port = transport.get_extra_info("sockname")[1]
+        self._task = asyncio.create_task(self._run(), name=f"elegoo sim {self.name}")
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "host": host,
+            "port": self.port,
+            "serial": self.mainboard_id,
+            "camera_port": self.video_port,
+            "extra": {
+                "video_port": self.video_port,
+                "discovery_port": self.discovery_port,
+                "mainboard_id": self.mainboard_id,
+            },
+        }
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> int:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        address = runner.addresses[0]
+        return int(address[1])
+
+    async def stop(self) -> None:
+        """Close every socket and task; idempotent."""
+        self._stopping = True
+        self.video_enabled = False
+        if self._video_off is not None:
+            self._video_off.set()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for conn in list(self._conns):
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown")
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+
+    # ------------------------------------------------------------ test hooks
+
+    @property
+    def clients(self) -> int:
+        """Websocket clients connected now."""
+        return len(self._conns)
+
+    def freeze(self) -> None:
+        """Make every current connection half-open: keep reading, never answer again."""
+        for conn in self._conns:
+            conn.frozen = True
+
+    async def broadcast_raw(self, text: str) -> None:
+        """Send ``text`` as-is to every client (bad-input tests)."""
+        for conn in list(self._conns):
+            await self._send_text(conn, text)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked on every simulator event."""
+        assert self._changed is not None
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _notify_changed(self) -> None:
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    # ------------------------------------------------------------ main loop
+
+    def _job_changed(self) -> None:
+        if self._dirty is not None:
+            self._dirty.set()
+
+    async def _run(self) -> None:
+        assert self._dirty is not None
+        loop = asyncio.get_running_loop()
+        last_body: dict[str, Any] | None = None
+        last_push = 0.0
+        last_phase = self.job.phase
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), self.tick_interval)
+            self._dirty.clear()
+            now = loop.time()
+            message = self._status_message()
+            body = message["Status"]
+            if body != last_body or now - last_push >= self.status_period:
+                await self._broadcast(message)
+                last_body, last_push = body, now
+            if self.job.phase is Phase.ERROR and last_phase is not Phase.ERROR:
+                await self._broadcast(self._error_message(ERROR_CODE_FAILED))
+            last_phase = self.job.phase
+            for conn in list(self._conns):
+                if now - conn.last_rx > self.idle_timeout:
+                    self.dropped_idle += 1
+                    _LOGGER.debug("Dropping an idle SDCP client")
+                    await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle")
+
+    # ------------------------------------------------------------ websocket
+
+    async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        if len(self._conns) + self.streams >= self.max_clients:
+            self.refused += 1
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too many clients")
+            await self._notify_changed()
+            return ws
+        conn = _Conn(ws, asyncio.get_running_loop().time())
+        self._conns.add(conn)
+        await self._notify_changed()
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    conn.last_rx = asyncio.get_running_loop().time()
+                    await self._on_text(conn, msg.data)
+        finally:
+            self._conns.discard(conn)
+            await self._notify_changed()
+        return ws
+
+    async def _on_text(self, conn: _Conn, text: str) -> None:
+        if text == "ping":
+            await self._send_text(conn, "pong")
+            return
+        try:
+            envelope = json.loads(text)
+            data = envelope["Data"]
+            cmd = int(data["Cmd"])
+            request_id = str(data.get("RequestID", ""))
+            payload = data.get("Data") or {}
+        except (ValueError, KeyError, TypeError) as err:
+            _LOGGER.debug("Simulator ignoring a bad request: %s", err)
+            return
+        if not isinstance(payload, dict):
+            _LOGGER.debug("Simulator ignoring a request whose Data is not an object")
+            return
+        self.requests.append((cmd, payload))
+        ack, extra = await self._command(cmd, payload)
+        await self._send(conn, self._response(cmd, request_id, {"Ack": ack, **extra}))
+        if cmd == 0:
+            await self._send(conn, self._status_message())
+        elif cmd == 1:
+            await self._send(conn, self._attributes_message())
+        await self._notify_changed()
+
+    async def _command(self, cmd: int, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Apply one command; return (Ack, extra response fields)."""
+        job = self.job
+        try:
+            if cmd == 128:
+                filename = str(data.get("Filename", ""))
+                if job.phase in ACTIVE:
+                    return 1, {}
+                if not filename.endswith(".gcode"):
+                    return 2, {}
+                self._task_id += 1
+                job.start(filename.rsplit("/", 1)[-1])
+            elif cmd == 129:
+                await self._transient(PAUSING, job.phase in (Phase.PRINTING, Phase.HEATING))
+                job.pause()
+            elif cmd == 130:
+                await self._transient(STOPPING, job.phase in ACTIVE)
+                job.cancel()
+            elif cmd == 131:
+                await self._transient(RESUMING, job.phase is Phase.PAUSED)
+                job.resume()
+            elif cmd == 386:
+                return 0, self._video(enable=bool(data.get("Enable")))
+            elif cmd == 403:
+                self._device_params(data)
+            elif cmd == 512:
+                period = data.get("TimePeriod")
+                if isinstance(period, int | float) and period > 0:
+                    self.status_period = period / 1000
+        except JobError:
+            return 1, {}
+        return 0, {}
+
+    async def _transient(self, code: int, applies: bool) -> None:
+        if applies:
+            await self._broadcast(self._status_message(code))
+
+    def _video(self, *, enable: bool) -> dict[str, Any]:
+        assert self._video_off is not None
+        self.video_enabled = enable
+        if enable:
+            self._video_off.clear()
+            return {"VideoUrl": f"http://{self.options.host}:{self.video_port}/video"}
+        self._video_off.set()
+        return {}
+
+    def _device_params(self, data: dict[str, Any]) -> None:
+        job = self.job
+        frozen = self.ignore_changes_while_printing and job.phase in ACTIVE
+        light = data.get("LightStatus")
+        if isinstance(light, dict) and not frozen:
+            if "SecondLight" in light:
+                job.set_light(bool(light["SecondLight"]))
+            rgb = light.get("RgbLight")
+            if isinstance(rgb, list) and len(rgb) == 3:
+                self._rgb = [int(c) for c in rgb]
+        if "TempTargetNozzle" in data and not frozen:
+            job.set_nozzle_target(float(data["TempTargetNozzle"]))
+        if "TempTargetHotbed" in data and not frozen:
+            job.set_bed_target(float(data["TempTargetHotbed"]))
+        if "PrintSpeedPct" in data:
+            job.set_speed_factor(int(data["PrintSpeedPct"]))
+
+    # ------------------------------------------------------------ messages
+
+    def _status_message(self, code_override: int | None = None) -> dict[str, Any]:
+        snap = self.job.tick()
+        scale = 1000 if self.ticks_ms else 1
+        active = snap.phase in ACTIVE or code_override is not None
+        z = round(snap.layer * 0.2, 2)
+        status = {
+            "CurrentStatus": [1 if active else 0],
+            "TimeLapseStatus": 0,
+            "PlatFormType": 0,
+            "TempOfHotbed": snap.bed_temp,
+            "TempOfNozzle": snap.nozzle_temp,
+            "TempOfBox": snap.chamber_temp,
+            "TempTargetHotbed": round(snap.bed_target),
+            "TempTargetNozzle": round(snap.nozzle_target),
+            "TempTargetBox": 0,
+            "CurrenCoord": f"128.00,128.00,{z:.2f}",
+            "CurrentFanSpeed": {
+                "ModelFan": snap.fan,
+                "AuxiliaryFan": snap.fan // 2,
+                "BoxFan": 0,
+            },
+            "ZOffset": 0.0,
+            "LightStatus": {"SecondLight": int(snap.light_on), "RgbLight": list(self._rgb)},
+            "PrintInfo": {
+                "Status": PHASE_CODES[snap.phase] if code_override is None else code_override,
+                "CurrentLayer": snap.layer,
+                "TotalLayer": snap.total_layers,
+                "CurrentTicks": round(snap.elapsed_s * scale),
+                "TotalTicks": round((snap.elapsed_s + snap.remaining_s) * scale),
+                "Filename": snap.file or "",
+                "TaskId": f"task-{self._task_id}" if snap.file else "",
+                "PrintSpeedPct": snap.speed_factor,
+                "Progress": int(snap.progress * 100),
+            },
+        }
+        return {
+            "Status": status,
+            "MainboardID": self.mainboard_id,
+            "TimeStamp": int(time.time()),
+            "Topic": f"sdcp/status/{self.mainboard_id}",
+        }
+
+    def attributes(self) -> dict[str, Any]:
+        """The ``Attributes`` object (also the discovery reply's source)."""
+        return {
+            "Name": self.name,
+            "MachineName": self.model,
+            "BrandName": "ELEGOO",
+            "ProtocolVersion": "V3.0.0",
+            "FirmwareVersion": self.firmware,
+            "XYZsize": "256x256x256",
+            "MainboardIP": self.options.host,
+            "MainboardID": self.mainboard_id,
+            "NumberOfVideoStreamConnected": self.streams,
+            "MaximumVideoStreamAllowed": 1,
+            "NumberOfCloudSDCPServicesConnected": 0,
+            "MaximumCloudSDCPSercicesAllowed": 1,
+            "NetworkStatus": "wlan",
+            "UsbDiskStatus": 0,
+            "Capabilities": ["FILE_TRANSFER", "PRINT_CONTROL", "VIDEO_STREAM"],
+            "SupportFileType": ["GCODE"],
+            "DevicesStatus": {
+                "ZMotorStatus": 1,
+                "YMotorStatus": 1,
+                "XMotorStatus": 1,
+                "ExtruderMotorStatus": 1,
+                "RelaseFilmState": 0,
+            },
+            "CameraStatus": 1,
+            "RemainingMemory": 6 * 1024**3,
+            "SDCPStatus": 1,
+        }
+
+    def _attributes_message(self) -> dict[str, Any]:
+        return {
+            "Attributes": self.attributes(),
+            "MainboardID": self.mainboard_id,
+            "TimeStamp": int(time.time()),
+            "Topic": f"sdcp/attributes/{self.mainboard_id}",
+        }
+
+    def _response(self, cmd: int, request_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Id": "",
+            "Data": {
+                "Cmd": cmd,
+                "Data": data,
+                "RequestID": request_id,
+                "MainboardID": self.mainboard_id,
+                "TimeStamp": int(time.time()),
+            },
+            "Topic": f"sdcp/response/{self.mainboard_id}",
+        }
+
+    def _error_message(self, code: int) -> dict[str, Any]:
+        return {
+            "Id": "",
+            "Data": {
+                "Data": {"ErrorCode": code},
+                "MainboardID": self.mainboard_id,
+                "TimeStamp": int(time.time()),
+            },
+            "Topic": f"sdcp/error/{self.mainboard_id}",
+        }
+
+    def discovery_reply(self) -> bytes:
+        """The JSON datagram sent in answer to ``M99999``."""
+        attrs = self.attributes()
+        keys = ("Name", "MachineName", "BrandName", "MainboardIP", "MainboardID")
+        data = {key: attrs[key] for key in keys}
+        data["ProtocolVersion"] = attrs["ProtocolVersion"]
+        data["FirmwareVersion"] = attrs["FirmwareVersion"]
+        return json.dumps({"Id": self.mainboard_id[:32], "Data": data}).encode()
+
+    async def _broadcast(self, message: dict[str, Any]) -> None:
+        text = json.dumps(message)
+        for conn in list(self._conns):
+            await self._send_text(conn, text)
+
+    async def _send(self, conn: _Conn, message: dict[str, Any]) -> None:
+        await self._send_text(conn, json.dumps(message))
+
+    async def _send_text(self, conn: _Conn, text: str) -> None:
+        if conn.frozen or conn.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.ws.send_str(text)
+
+    # ------------------------------------------------------------ video
+
+    async def _video_handler(self, request: web.Request) -> web.StreamResponse:
+        assert self._video_off is not None
+        if not self.video_enabled:
+            return web.Response(status=404, text="video is off: send Cmd 386 Enable=1 first")
+        if self.streams >= 1 or len(self._conns) + self.streams >= self.max_clients:
+            return web.Response(status=503, text="too many video clients")
+        self.streams += 1
+        await self._notify_changed()
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=sdcpframe"}
+        )
+        try:
+            await response.prepare(request)
+            while self.video_enabled and not self._stopping:
+                frame = self.camera.frame()
+                head = f"--sdcpframe\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}"
+                await response.write(head.encode() + b"\r\n\r\n" + frame + b"\r\n")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._video_off.wait(), self.frame_interval)
+        except (ConnectionError, RuntimeError):
+            _LOGGER.debug("Video viewer went away")
+        finally:
+            self.streams -= 1
+            await self._notify_changed()
+        return response
+
+
+class _DiscoveryResponder(asyncio.DatagramProtocol):
+    """Answers ``M99999`` like the printer does on UDP 3000."""
+
+    def __init__(self, printer: ElegooSimulator) -> None:
+        self._printer = printer
+        self._transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self._transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if data.strip() == b"M99999" and self._transport is not None:
+            self._transport.sendto(self._printer.discovery_reply(), addr)
