@@ -526,8 +526,8 @@ class MoonrakerSimulator(SimulatedPrinter):
             pass
         elif command == "FIRMWARE_RESTART":
             self._spawn(self._restart())
-        else:
-            raise RpcError(400, f'Unknown command:"{command}"')
+        else:  # Klipper answers unknown commands with a message, not an error
+            self._spawn(self._broadcast("notify_gcode_response", [f'Unknown command:"{command}"']))
 
     async def _shutdown(self, message: str) -> None:
         if self.job.phase in ACTIVE:

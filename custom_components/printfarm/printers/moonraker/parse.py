@@ -212,7 +212,6 @@ def parse_machine_id(result: Any) -> str | None:
     info = as_dict(as_dict(result).get("system_info"))
     for candidate in (
         info.get("machine_id"),
-        as_dict(info.get("instance_ids")).get("moonraker"),
         as_dict(info.get("cpu_info")).get("serial_number"),
     ):
         text = as_str(candidate)
