@@ -17,9 +17,13 @@ import pytest_socket
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Re-open loopback sockets after the HA plugin closed them all."""
+@pytest.fixture(autouse=True)
+def _loopback_sockets() -> None:
+    """Re-open loopback sockets after the HA plugin closed them all.
+
+    An autouse fixture runs before the fixtures a test asks for, so
+    simulators started by fixtures can open their sockets too.
+    """
     pytest_socket.enable_socket()
     pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
 
