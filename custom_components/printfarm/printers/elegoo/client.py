@@ -449,6 +449,20 @@ class ElegooClient(PrinterClient):
         await self._request(Cmd.ATTRIBUTES, {})
         return self.info
 
+    async def start_print(self, filename: str, *, start_layer: int = 0) -> None:
+        """Start a file stored on the printer (Cmd 128), e.g. ``/local/part.gcode``.
+
+        Raises PrinterCommandError with the ack's reason (``busy``,
+        ``file_not_found`` ...) when refused; returns once the job runs.
+        """
+        if not self._state.connected:
+            raise PrinterConnectionError(f"start: printer {self.host} is offline")
+        await self._request(Cmd.START_PRINT, {"Filename": filename, "StartLayer": start_layer})
+        name = filename.rsplit("/", 1)[-1]
+        await self._confirm(
+            lambda s: s.job == name and s.status in _RUNNING, "start", self.confirm_timeout
+        )
+
     async def pause(self) -> None:
         """Pause (Cmd 129); returns once the printer reports pausing or paused."""
         self._require_active("pause")
