@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import hmac
 import json
 import secrets
@@ -46,6 +46,7 @@ class Override:
     body: bytes = b""
     content_type: str = "application/json"
     hold: asyncio.Event | None = None  # answer only once this is set (timeouts)
+    served: asyncio.Event = field(default_factory=asyncio.Event)  # set on every hit
 
 
 class PrusaLinkSimulator(SimulatedPrinter):
@@ -181,6 +182,7 @@ class PrusaLinkSimulator(SimulatedPrinter):
             self.user_agents.add(user_agent)
         override = self.overrides.get(request.path)
         if override is not None:
+            override.served.set()
             if override.hold is not None:
                 await override.hold.wait()
             return web.Response(

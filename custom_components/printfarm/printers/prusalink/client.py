@@ -93,6 +93,8 @@ class PrusaLinkClient(PrinterClient):
         self.port = port or DEFAULT_PORT
         self.poll_interval = poll_interval
         self.fast_poll_interval = fast_poll_interval
+        #: Seconds a command waits for the state that confirms it (None: the base default).
+        self.confirm_timeout: float | None = None
         self._model = model
         self._given_client = client
         self._own_client: httpx.AsyncClient | None = None
@@ -280,19 +282,25 @@ class PrusaLinkClient(PrinterClient):
     async def pause(self) -> None:
         """Pause the job; returns when the printer reports paused."""
         await self._job_command("PUT", "pause", "pause")
-        await self._confirm(lambda s: s.status is PrintStatus.PAUSED, "pause")
+        await self._confirm(lambda s: s.status is PrintStatus.PAUSED, "pause", self.confirm_timeout)
 
     async def resume(self) -> None:
         """Resume the job; returns when the printer reports printing again."""
         await self._job_command("PUT", "resume", "resume")
         await self._confirm(
-            lambda s: s.status in (PrintStatus.PRINTING, PrintStatus.PREPARING), "resume"
+            lambda s: s.status in (PrintStatus.PRINTING, PrintStatus.PREPARING),
+            "resume",
+            self.confirm_timeout,
         )
 
     async def stop(self) -> None:
         """Cancel the job; returns when the job is no longer under way."""
         await self._job_command("DELETE", None, "stop", allow_attention=True)
-        await self._confirm(lambda s: s.status not in ACTIVE_STATUSES, "stop")
+        await self._confirm(
+            lambda s: s.status not in ACTIVE_STATUSES and s.native_status != "ATTENTION",
+            "stop",
+            self.confirm_timeout,
+        )
 
     async def _job_command(
         self, method: str, action: str | None, what: str, *, allow_attention: bool = False
