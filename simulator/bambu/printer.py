@@ -1,0 +1,400 @@
+"""A simulated Bambu Lab printer: mosquitto as its broker, an MQTT "printer" behind it.
+
+Options (``SimOptions``): ``model`` X1C | P1S | A1 | H2D (others from the
+client's model table work too), ``state_file`` a captured ``{"print": {...}}``
+report to start from, ``extra``:
+
+* ``authorization_control``: True -> ``fun`` has the authorization bit and
+  print/gcode commands are answered with ``err_code`` 84033543 (the light
+  still works); ``"reply_only"`` -> only the refusals, ``fun`` looks open.
+* ``access_code`` / ``serial``: fixed credentials instead of generated ones.
+* ``report_interval``: seconds between periodic reports (default 1).
+* ``frame_interval``: seconds between camera frames (default 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+import random
+import re
+import shutil
+import ssl
+import tempfile
+import time
+from typing import Any, ClassVar
+
+from custom_components.printfarm.printers.bambu.models import ModelSpec, spec_for
+from custom_components.printfarm.printers.bambu.mqtt import AsyncMqtt
+from custom_components.printfarm.printers.bambu.parse import ERR_AUTHORIZATION
+from custom_components.printfarm.printers.exceptions import PrinterError
+from custom_components.printfarm.printers.models import CameraKind
+
+from ..base import SimulatedPrinter
+from ..job import ACTIVE, JobError, Phase
+from . import certs
+from .broker import Mosquitto, free_port, write_config
+from .camera import CameraServer
+from .reports import SPEED_MAGNITUDES, PrinterExtras, build_report, delta, version_info
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Serial prefixes the simulator uses per model (what the real serials start with).
+SERIAL_PREFIX = {
+    "X1": "00W",
+    "X1C": "00M",
+    "X1E": "03W",
+    "P1P": "01S",
+    "P1S": "01P",
+    "A1": "039",
+    "A1M": "030",
+    "P2S": "22E",
+    "H2D": "094",
+    "H2DP": "239",
+    "H2S": "093",
+    "H2C": "31B",
+    "X2D": "20P",
+}
+_TEMP = re.compile(r"^(M104|M140)\b.*?\bS(-?\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+class BambuSimulator(SimulatedPrinter):
+    """One Bambu printer on loopback: TLS MQTT broker, reports, commands, camera."""
+
+    kind: ClassVar[str] = "bambu"
+
+    def __init__(self, job: Any, camera: Any, options: Any) -> None:
+        """Pick the model and credentials; ``start()`` opens everything."""
+        super().__init__(job, camera, options)
+        spec = spec_for(options.model or "P1S")
+        if spec is None:
+            raise ValueError(f"unknown Bambu model {options.model!r}")
+        self.spec: ModelSpec = spec
+        extra = options.extra
+        self.serial: str = extra.get("serial") or (
+            f"{SERIAL_PREFIX.get(spec.code, '01P')}00A{options.index + 1:09d}"
+        )
+        self.access_code: str = extra.get("access_code") or f"{random.randrange(10**8):08d}"
+        auth = extra.get("authorization_control", False)
+        self.refuse_control: bool = bool(auth)
+        self.extras = PrinterExtras(authorization_fun=auth is True)
+        self.report_interval: float = float(extra.get("report_interval", 1.0))
+        self.frame_interval: float = float(extra.get("frame_interval", 1.0))
+        #: Tests set this to make the printer go silent (broker stays up).
+        self.muted = False
+        self.requests: list[dict[str, Any]] = []
+        self._folder: Path | None = None
+        self._broker: Mosquitto | None = None
+        self._mqtt: AsyncMqtt | None = None
+        self._camera: CameraServer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_sent: dict[str, Any] | None = None
+        self._dirty = asyncio.Event()
+        self._stopping = False
+        self.port = 0
+        self.camera_port: int | None = None
+
+    @property
+    def ca_file(self) -> str:
+        """The CA a client must trust to talk to this printer."""
+        assert self._folder is not None
+        return str(self._folder / "ca.pem")
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def start(self) -> dict[str, Any]:
+        """Start mosquitto, the printer client and (P1/A1) the camera socket."""
+        host = self.options.host
+        if self.options.state_file:
+            self.extras.base = await asyncio.to_thread(_load_state, Path(self.options.state_file))
+        self._folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="printfarm-bambu-"))
+        try:
+            files = await asyncio.to_thread(certs.generate, self._folder, self.serial)
+            self.port = self.options.port or await asyncio.to_thread(free_port, host)
+            conf = await asyncio.to_thread(
+                write_config,
+                self._folder,
+                host=host,
+                port=self.port,
+                serial=self.serial,
+                access_code=self.access_code,
+                certs=files,
+            )
+            self._broker = Mosquitto(conf, host, self.port)
+            await self._broker.start()
+            client_ssl = await asyncio.to_thread(_client_context, files.ca)
+            await self._connect_printer(client_ssl)
+            self.job.add_listener(self._dirty.set)
+            self._tasks.append(
+                asyncio.create_task(self._report_loop(), name=f"bambu sim {self.serial} reports")
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    self._reconnect_loop(client_ssl), name=f"bambu sim {self.serial} link"
+                )
+            )
+            if self.spec.camera is CameraKind.JPEG_SOCKET:
+                server_ssl = await asyncio.to_thread(_server_context, files.cert, files.key)
+                self._camera = CameraServer(
+                    self.camera, self.access_code, server_ssl, interval=self.frame_interval
+                )
+                self.camera_port = await self._camera.start(host)
+        except BaseException:
+            await self.stop()
+            raise
+        line: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.options.name or f"Bambu {self.spec.name} {self.options.index + 1}",
+            "host": host,
+            "port": self.port,
+            "serial": self.serial,
+            "access_code": self.access_code,
+            "model": self.spec.code,
+            "extra": {"ca_file": self.ca_file},
+        }
+        if self.camera_port is not None:
+            line["camera_port"] = self.camera_port
+        return line
+
+    async def stop(self) -> None:
+        """Stop the printer client, the camera, mosquitto; remove the files."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._mqtt is not None:
+            await self._mqtt.close()
+            self._mqtt = None
+        if self._camera is not None:
+            await self._camera.stop()
+            self._camera = None
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        if self._folder is not None:
+            await asyncio.to_thread(shutil.rmtree, self._folder, ignore_errors=True)
+            self._folder = None
+
+    async def restart_broker(self) -> None:
+        """Kill and restart mosquitto on the same port (every client is dropped)."""
+        assert self._broker is not None
+        await self._broker.stop()
+        await self._broker.start()
+
+    @property
+    def broker_log(self) -> list[str]:
+        """mosquitto's last lines (for test failure messages)."""
+        return self._broker.log if self._broker else []
+
+    async def _connect_printer(self, context: ssl.SSLContext) -> None:
+        mqtt = AsyncMqtt(
+            self.options.host,
+            self.port,
+            username="bblp",
+            password=self.access_code,
+            ssl_context=context,
+            server_hostname=self.serial,
+            on_message=self._on_request,
+            keepalive=30,
+            client_id=f"printer-{self.serial}",
+        )
+        await mqtt.connect(10.0)
+        mqtt.subscribe(f"device/{self.serial}/request", qos=1)
+        self._mqtt = mqtt
+
+    async def _reconnect_loop(self, context: ssl.SSLContext) -> None:
+        """Keep the printer's own MQTT link up (the broker may be restarted by tests)."""
+        while not self._stopping:
+            mqtt = self._mqtt
+            if mqtt is not None and mqtt.lost is not None:
+                await asyncio.wait({mqtt.lost})
+                await mqtt.close()
+                self._mqtt = None
+            try:
+                await self._connect_printer(context)
+            except PrinterError:
+                await asyncio.sleep(0.2)
+
+    # --------------------------------------------------------------- reports
+
+    def _report(self) -> dict[str, Any]:
+        self.extras.sequence += 1
+        snap = self.job.tick()
+        if snap.phase in ACTIVE and not self.extras.job_started_at:
+            self.extras.job_started_at = int(time.time() - snap.elapsed_s)
+        if snap.phase is Phase.IDLE:
+            self.extras.job_started_at = 0
+        return build_report(self.spec, self.serial, snap, self.extras, time.time())
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        if self.muted or self._mqtt is None or not self._mqtt.is_connected:
+            return
+        with contextlib.suppress(PrinterError):
+            self._mqtt.publish(f"device/{self.serial}/report", json.dumps(message))
+
+    def publish_full(self) -> None:
+        """Send the whole ``print`` object (answer to pushall, and every X1 report)."""
+        report = self._report()
+        self._last_sent = report
+        self._publish({"print": report})
+
+    def publish_update(self) -> None:
+        """X1: the full object; P1/A1/H2: only what changed since the last report."""
+        if self.spec.full_reports or self._last_sent is None:
+            self.publish_full()
+            return
+        report = self._report()
+        changed = delta(self._last_sent, report)
+        changed.pop("sequence_id", None)
+        if not changed:
+            return
+        self._last_sent = report
+        self._publish(
+            {
+                "print": {
+                    **changed,
+                    "command": "push_status",
+                    "msg": 1,
+                    "sequence_id": report["sequence_id"],
+                }
+            }
+        )
+
+    def publish_raw(self, payload: bytes) -> None:
+        """Tests: put arbitrary bytes on the report topic."""
+        if self._mqtt is not None:
+            self._mqtt.publish(f"device/{self.serial}/report", payload)
+
+    async def _report_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.report_interval):
+                    await self._dirty.wait()
+            self._dirty.clear()
+            self.publish_update()
+
+    # -------------------------------------------------------------- requests
+
+    def _on_request(self, topic: str, payload: bytes) -> None:
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or self.muted:
+            return
+        self.requests.append(message)
+        for cls, body in message.items():
+            if isinstance(body, dict) and isinstance(body.get("command"), str):
+                self._handle(cls, body)
+
+    def _reply(self, cls: str, body: dict[str, Any], **result: Any) -> None:
+        reply = {
+            "command": body["command"],
+            "sequence_id": str(body.get("sequence_id", "0")),
+            "result": "success",
+            "reason": "",
+        }
+        reply.update(result)
+        if "param" in body:
+            reply["param"] = body["param"]
+        self._publish({cls: reply})
+
+    def _refuse_control(self, cls: str, body: dict[str, Any]) -> bool:
+        if not self.refuse_control:
+            return False
+        self._reply(
+            cls,
+            body,
+            result="failed",
+            reason="mqtt message verify failed",
+            err_code=ERR_AUTHORIZATION,
+        )
+        return True
+
+    def _handle(self, cls: str, body: dict[str, Any]) -> None:
+        command = body["command"]
+        if cls == "pushing" and command in ("pushall", "start"):
+            self.publish_full()
+        elif cls == "info" and command == "get_version":
+            self._publish(
+                {"info": version_info(self.spec, self.serial, str(body.get("sequence_id", "0")))}
+            )
+        elif cls == "system" and command == "ledctrl":
+            self._ledctrl(body)
+        elif cls == "print" and not self._refuse_control(cls, body):
+            self._print_command(body)
+
+    def _ledctrl(self, body: dict[str, Any]) -> None:
+        on = body.get("led_mode") == "on"
+        node = body.get("led_node")
+        if node == "chamber_light":
+            self._reply("system", body)
+            self.job.set_light(on)
+        elif node == "chamber_light2" and "chamber_light2" in self.spec.lights:
+            self._reply("system", body)
+            self.extras.light2_on = on
+            self._dirty.set()
+        else:
+            self._reply("system", body, result="failed", reason="unknown led_node")
+
+    def _print_command(self, body: dict[str, Any]) -> None:
+        command = body["command"]
+        actions = {"pause": self.job.pause, "resume": self.job.resume, "stop": self.job.cancel}
+        try:
+            if command in actions:
+                actions[command]()
+            elif command == "gcode_line":
+                self._gcode(str(body.get("param", "")))
+            elif command == "print_speed":
+                self._speed(str(body.get("param", "")))
+            else:
+                self._reply("print", body, result="failed", reason="unsupported command")
+                return
+        except (JobError, ValueError) as err:
+            self._reply("print", body, result="failed", reason=str(err))
+            return
+        self._reply("print", body)
+
+    def _speed(self, param: str) -> None:
+        level = int(param)
+        if level not in SPEED_MAGNITUDES:
+            raise JobError("bad speed level")
+        self.extras.speed_level = level
+        self.job.set_speed_factor(SPEED_MAGNITUDES[level])
+
+    def _gcode(self, gcode: str) -> None:
+        for line in gcode.splitlines():
+            match = _TEMP.match(line.strip())
+            if match is None:
+                continue
+            target = float(match.group(2))
+            if match.group(1).upper() == "M104":
+                self.job.set_nozzle_target(target)
+            else:
+                self.job.set_bed_target(target)
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    report = data.get("print", data) if isinstance(data, dict) else None
+    if not isinstance(report, dict):
+        raise TypeError(f"{path}: not a Bambu report ({{'print': {{...}}}})")
+    return report
+
+
+def _client_context(ca: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(ca))
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return context
+
+
+def _server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    return context
