@@ -23,6 +23,8 @@ AXIS_MIN = -5.0
 
 _TOTAL_LAYER = re.compile(r"SET_PRINT_STATS_INFO\b.*\bTOTAL_LAYER=(\d+)", re.IGNORECASE)
 _THUMB_BEGIN = re.compile(r";\s*thumbnail begin (\d+)x(\d+) (\d+)")
+_ESTIMATE = re.compile(r";\s*estimated printing time \(normal mode\)\s*=\s*(.+)$")
+_DURATION_PART = re.compile(r"(\d+)\s*([dhms])")
 _MOVE = re.compile(r"^G[01]\b", re.IGNORECASE)
 _AXIS = re.compile(r"\b([XYZ])(-?\d+(?:\.\d*)?)", re.IGNORECASE)
 
@@ -150,6 +152,11 @@ def scan_upload(path: str, data: bytes) -> SimFile:
         if match := _THUMB_BEGIN.match(stripped):
             thumb = (int(match.group(1)), int(match.group(2)), [])
             continue
+        if match := _ESTIMATE.match(stripped):
+            units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+            sim.estimated_time = float(
+                sum(int(n) * units[u] for n, u in _DURATION_PART.findall(match.group(1)))
+            )
         if match := _TOTAL_LAYER.search(stripped):
             sim.total_layers = int(match.group(1))
         if sim.error_at is None and _MOVE.match(stripped):

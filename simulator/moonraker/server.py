@@ -56,6 +56,7 @@ class RpcError(Exception):
 @dataclass(eq=False, slots=True)
 class _Conn:
     ws: web.WebSocketResponse
+    authorized: bool = False
     subscription: dict[str, Any] = field(default_factory=dict)
     sent: dict[str, Any] = field(default_factory=dict)
 
@@ -232,6 +233,8 @@ class MoonrakerSimulator(SimulatedPrinter):
                     await self._notify(conn, "notify_proc_stat_update", [stats])
 
     async def _notify(self, conn: _Conn, method: str, params: list[Any] | None = None) -> None:
+        if not conn.authorized:
+            return
         message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             message["params"] = params
@@ -256,11 +259,11 @@ class MoonrakerSimulator(SimulatedPrinter):
     # ------------------------------------------------------------- websocket
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if not self._authorized(request):
-            return self._unauthorized()
+        # Like Moonraker 0.11: the upgrade always succeeds; without a valid key
+        # (header, ?token= or identify) every call answers -32602 "Unauthorized".
         ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
-        conn = _Conn(ws)
+        conn = _Conn(ws, authorized=self._authorized(request))
         self._conns.add(conn)
         try:
             async for msg in ws:
@@ -326,9 +329,15 @@ class MoonrakerSimulator(SimulatedPrinter):
     async def _call(self, method: str, params: dict[str, Any], conn: _Conn | None) -> Any:
         machine = self.machine
         if method == "server.connection.identify":
-            if self.api_key and params.get("api_key") not in (None, self.api_key):
-                raise RpcError(401, "Unauthorized")
+            key = params.get("api_key")
+            if self.api_key and key is not None:
+                if key != self.api_key:
+                    raise RpcError(-32602, "Invalid API Key")
+                if conn is not None:
+                    conn.authorized = True
             return {"connection_id": next(self._ids)}
+        if conn is not None and not conn.authorized:
+            raise RpcError(-32602, "Unauthorized")
         if method == "server.info":
             return self._server_info()
         if method == "machine.system_info":

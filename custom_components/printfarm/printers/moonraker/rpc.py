@@ -31,8 +31,12 @@ _LOGGER = logging.getLogger(__name__)
 
 NotificationHandler = Callable[[str, list[Any]], None]
 
-#: JSON-RPC error codes Moonraker uses for refused credentials.
+#: JSON-RPC error codes and messages Moonraker uses for refused credentials.
+#: Moonraker 0.11 accepts the websocket upgrade without a valid key and then
+#: answers every call with code -32602 "Unauthorized" ("Invalid API Key" for
+#: identify); some versions and proxies use 401/403.
 _AUTH_CODES = frozenset({401, 403})
+_AUTH_MESSAGES = frozenset({"unauthorized", "invalid api key", "forbidden"})
 
 
 class MoonrakerRpcError(PrinterCommandError):
@@ -165,6 +169,6 @@ def _rpc_error(method: str, error: Any) -> Exception:
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     message = data.get("message")
     text = message if isinstance(message, str) else "unknown error"
-    if code in _AUTH_CODES:
+    if code in _AUTH_CODES or text.strip().lower() in _AUTH_MESSAGES:
         return PrinterAuthError(f"{method}: Moonraker refused the credentials: {text}")
     return MoonrakerRpcError(method, code, text)
