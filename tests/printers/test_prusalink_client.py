@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
 from typing import Any
 
 import httpx
@@ -260,6 +261,35 @@ async def test_nonce_that_never_stops_going_stale_is_an_auth_error(
     sim.digest.force_stale = 4
     with pytest.raises(PrinterAuthError, match="stale"):
         await client.refresh()
+
+
+async def test_stale_nonce_on_a_command(make_sim: MakeSim, make_client: MakeClient) -> None:
+    """Buddy closes the connection after a 401 to a PUT; httpx re-challenges on a new one."""
+    sim, line = await make_sim()
+    client = make_client(line, poll_interval=60)
+    await client.connect()
+    sim.digest.force_stale = 1
+    await client.pause()
+    assert sim.stale_answers == 1
+    assert sim.commands[-1][2] == 204
+    assert client.state.status is PrintStatus.PAUSED
+
+
+async def test_secrets_never_reach_the_logs(
+    make_sim: MakeSim, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sim, line = await make_sim(api_key="api-key-not-for-logs")
+    client = make_client(line)
+    await client.connect()
+    await client.refresh()
+    with pytest.raises(PrinterAuthError):
+        await make_client({**line, "password": "wrong-password-not-for-logs"}).connect()
+    with pytest.raises(PrinterAuthError):
+        await make_client(line, api_key="bad-key-not-for-logs").connect()
+    assert caplog.records
+    for secret in (sim.password, "wrong-password-not-for-logs", "bad-key-not-for-logs"):
+        assert secret not in caplog.text
 
 
 # ------------------------------------------------------------------ commands
