@@ -213,7 +213,7 @@ def test_as_float(value: Any, expected: float | None) -> None:
 
 
 def test_remaining_prefers_slicer_estimate() -> None:
-    status = {
+    status: dict[str, dict[str, Any]] = {
         "print_stats": {"state": "printing", "filename": "a.gcode", "print_duration": 600.0},
         "virtual_sdcard": {"progress": 0.5},
     }
