@@ -149,9 +149,23 @@ class PiDigest(DigestServer):
 
     realm = "Administrator"
 
-    def __init__(self, username: str, password: str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        *,
+        nonce_lifetime_s: float = 300.0,
+        nonce_max_uses: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Also pick the server's opaque value."""
-        super().__init__(username, password, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            username,
+            password,
+            nonce_lifetime_s=nonce_lifetime_s,
+            nonce_max_uses=nonce_max_uses,
+            clock=clock,
+        )
         self.opaque = secrets.token_hex(32)
         self._issued: dict[str, tuple[str, float]] = {}
 

@@ -71,7 +71,9 @@ class PrusaLinkSimulator(SimulatedPrinter):
             self.username,
             self.password,
             nonce_lifetime_s=float(extra.get("nonce_lifetime_s", 300.0)),
-            nonce_max_uses=extra.get("nonce_max_uses"),
+            nonce_max_uses=(
+                None if extra.get("nonce_max_uses") is None else int(extra["nonce_max_uses"])
+            ),
         )
         model = options.model or ("XL" if buddy else "MK3S")
         self.identity = payloads.Identity(

@@ -468,6 +468,20 @@ async def test_server_errors_mark_offline_then_recover(
     await client.wait_for_state(lambda s: s.status is PrintStatus.PRINTING, WAIT)
 
 
+async def test_password_changed_on_the_printer_stops_the_poll_loop(
+    make_sim: MakeSim, make_client: MakeClient
+) -> None:
+    sim, line = await make_sim()
+    client = make_client(line)
+    await client.connect()
+    sim.digest.password = "changed-on-the-printer"
+    await client.wait_for_state(lambda s: s.status is PrintStatus.OFFLINE, WAIT)
+    assert client._supervisor is not None
+    await asyncio.wait_for(client._supervisor, WAIT)
+    assert isinstance(client.last_error, PrinterAuthError)
+    assert client.state.error is not None
+
+
 async def test_bad_answers_keep_the_last_good_state_and_polling_goes_on(
     make_sim: MakeSim, make_client: MakeClient
 ) -> None:

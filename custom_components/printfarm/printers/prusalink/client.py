@@ -184,7 +184,8 @@ class PrusaLinkClient(PrinterClient):
         """Cameras of Prusa-Link on a Pi; Buddy firmware has no camera API (404)."""
         try:
             return parse_cameras(await self._get_json("/api/v1/cameras"))
-        except (_NotFoundError, PrinterProtocolError, _UnexpectedStatusError) as err:
+        except (PrinterProtocolError, PrinterConnectionError) as err:
+            # 404 on Buddy; anything odd here must not keep the printer itself offline
             _LOGGER.debug("%s: no camera API (%s)", self.host, err)
             return ()
 
