@@ -30,6 +30,9 @@ FUN_AUTHORIZATION = "3EC1AFFF9CFF"
 #: spd_lvl 1-4 -> spd_mag percent.
 SPEED_MAGNITUDES = {1: 50, 2: 100, 3: 124, 4: 166}
 
+#: Keys a captured start state (``--bambu-state``) keeps: the machine, not the job.
+_KEPT_FROM_CAPTURE = ("ams", "vt_tray", "wifi_signal", "nozzle_diameter", "nozzle_type")
+
 _STAGE_BY_PHASE = {
     Phase.HEATING: 2,  # heatbed preheating
     Phase.PRINTING: 0,
@@ -172,6 +175,9 @@ def build_report(
             "ipcam": _ipcam(spec, serial),
         }
     )
+    for key in _KEPT_FROM_CAPTURE:
+        if key in extras.base:
+            report[key] = copy.deepcopy(extras.base[key])
     if spec.door:
         flag = 0x00800000 if extras.door_open else 0
         report["home_flag"] = -1066934785 & ~0x00800000 | flag
