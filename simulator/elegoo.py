@@ -4,6 +4,9 @@
   acks with the same ``RequestID`` out; ``sdcp/status`` pushed on every
   change and every ``status_period`` seconds; ``sdcp/attributes`` on Cmd 1;
   ``ping`` answered with ``pong``;
+* attributes pushed to a new client unless the job is paused or failed (the
+  firmware then stays silent until asked); speed presets applied only during
+  a job and only for the four preset values (others are acked and dropped);
 * the printer's limits: a client silent for ``idle_timeout`` s (60) is
   dropped, and only ``max_clients`` (4) connections are served at once (an
   open video stream counts); a further connection is accepted and closed at
@@ -50,6 +53,8 @@ PHASE_CODES: dict[Phase, int] = {
 }
 #: Transitional codes pushed once before the phase a command leads to.
 PAUSING, STOPPING, RESUMING = 5, 7, 12
+#: The only ``PrintSpeedPct`` values the firmware applies (silent, balanced, sport, ludicrous).
+SPEED_PRESET_PCTS = (50, 100, 130, 160)
 #: ErrorCode sent on ``sdcp/error`` when the job fails.
 ERROR_CODE_FAILED = 1
 
@@ -241,6 +246,9 @@ class ElegooSimulator(SimulatedPrinter):
         conn = _Conn(ws, asyncio.get_running_loop().time())
         self._conns.add(conn)
         await self._notify_changed()
+        # The printer announces itself to a new client, except while paused or failed.
+        if self.job.phase not in (Phase.PAUSED, Phase.ERROR):
+            await self._send(conn, self._attributes_message())
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -336,8 +344,10 @@ class ElegooSimulator(SimulatedPrinter):
             job.set_nozzle_target(float(data["TempTargetNozzle"]))
         if "TempTargetHotbed" in data and not frozen:
             job.set_bed_target(float(data["TempTargetHotbed"]))
-        if "PrintSpeedPct" in data:
-            job.set_speed_factor(int(data["PrintSpeedPct"]))
+        speed = data.get("PrintSpeedPct")
+        # Only the four presets work, and only during a job; anything else is acked and dropped.
+        if speed in SPEED_PRESET_PCTS and job.phase in ACTIVE:
+            job.set_speed_factor(int(speed))
 
     # ------------------------------------------------------------ messages
 

@@ -358,7 +358,8 @@ def test_machine_status_fallback(codes: tuple[int, ...], status: PrintStatus) ->
 
 def test_resin_and_fdm_tables_differ() -> None:
     assert resolve_status(Flavor.RESIN, 3, (1,)).native == "exposing"
-    assert resolve_status(Flavor.FDM, 3, (1,)).native == "3"
+    assert resolve_status(Flavor.FDM, 3, (0,)).status is PrintStatus.IDLE  # resin-only code
+    assert resolve_status(Flavor.FDM, 31, (1,)).native == "31"
     assert resolve_status(Flavor.FDM, 13, (1,)).status is PrintStatus.PRINTING
     assert resolve_status(Flavor.RESIN, 13, (0,)).status is PrintStatus.IDLE
 

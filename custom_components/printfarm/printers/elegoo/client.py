@@ -37,6 +37,7 @@ from ..exceptions import (
     PrinterProtocolError,
 )
 from ..models import (
+    ACTIVE_STATUSES,
     CameraInfo,
     CameraKind,
     Capabilities,
@@ -520,6 +521,10 @@ class ElegooClient(PrinterClient):
             raise PrinterCommandError(
                 f"speed: {preset!r} is not one of {', '.join(SPEED_PRESETS)}",
                 reason="invalid_value",
+            )
+        if self._state.status not in ACTIVE_STATUSES:
+            raise PrinterCommandError(
+                "speed: the printer applies speed presets only during a job", reason="not_printing"
             )
         percent = SPEED_PRESETS[preset]
         await self._set_params(

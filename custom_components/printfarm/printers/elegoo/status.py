@@ -40,6 +40,9 @@ class Flavor(StrEnum):
 FDM_PRINT_STATUS: dict[int, tuple[str, PrintStatus | None]] = {
     0: ("idle", P.IDLE),
     1: ("homing", P.PREPARING),
+    2: ("dropping", None),  # 2-4: resin codes in the shared table, not seen on FDM
+    3: ("exposing", None),
+    4: ("lifting", None),
     5: ("pausing", P.PAUSED),
     6: ("paused", P.PAUSED),
     7: ("stopping", P.CANCELLED),
@@ -60,8 +63,8 @@ FDM_PRINT_STATUS: dict[int, tuple[str, PrintStatus | None]] = {
     22: ("resonance_done", P.PREPARING),
     23: ("auto_feeding", None),
     24: ("filament_unloading", None),
-    25: ("filament_unloaded", None),
-    26: ("filament_unload_done", None),
+    25: ("filament_unload_abnormal", None),
+    26: ("filament_unload_paused", None),
 }
 
 #: SDCP v3 spec (resin) ``PrintInfo.Status``: code -> (native name, normalized status).
