@@ -1,0 +1,213 @@
+"""Per-camera correction of the failure score from user feedback.
+
+The user marks frames as "false alarm" or "missed failure". Each mark stores the
+frame's embedding (L2-normalised, from the model) and base logit under the data
+directory. A later frame that resembles a marked one (cosine similarity of the
+embeddings) is pulled to the marked side of the threshold, fully when it is
+nearly the same picture (similarity >= ``similarity_full``), partly in between,
+not at all below ``similarity_floor``. Frames that do not resemble any mark, such
+as a real failure on the same camera, keep their base score. Everything is
+numpy; ``reset`` deletes the camera's marks.
+
+The three parameters travel in the model metadata (``adaptation`` section),
+because the similarity scale depends on the embedding the model produces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import enum
+import hashlib
+import math
+from pathlib import Path
+import re
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+STORE_VERSION = 1
+MAX_MARKS = 512
+
+
+class Feedback(enum.Enum):
+    """What the user said about a frame."""
+
+    FALSE_ALARM = "false_alarm"
+    MISSED_FAILURE = "missed_failure"
+
+
+@dataclass(frozen=True)
+class AdaptationParams:
+    """Similarity scale of the correction and the margin past the threshold."""
+
+    similarity_floor: float = 0.6
+    similarity_full: float = 0.8
+    margin: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.similarity_floor < self.similarity_full <= 1.0:
+            raise ValueError("need -1 <= similarity_floor < similarity_full <= 1")
+        if self.margin < 0:
+            raise ValueError("margin must be >= 0")
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> AdaptationParams:
+        """Read the ``adaptation`` section of the model metadata (defaults if absent)."""
+        raw = meta.get("adaptation")
+        if not isinstance(raw, dict):
+            return cls()
+        default = cls()
+        return cls(
+            similarity_floor=float(raw.get("similarity_floor", default.similarity_floor)),
+            similarity_full=float(raw.get("similarity_full", default.similarity_full)),
+            margin=float(raw.get("margin", default.margin)),
+        )
+
+
+def _normalise(vector: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
+    flat = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(flat))
+    if not math.isfinite(norm) or norm == 0.0:
+        raise ValueError("embedding must be a finite, non-zero vector")
+    return flat / np.float32(norm)
+
+
+def camera_file_name(camera_id: str) -> str:
+    """A file name for a camera id that is safe on any filesystem and unique."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", camera_id).strip("._")[:48] or "camera"
+    digest = hashlib.sha256(camera_id.encode("utf-8")).hexdigest()[:10]
+    return f"{slug}-{digest}.npz"
+
+
+class CameraAdaptation:
+    """The feedback of one camera and the score correction derived from it."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        threshold: float,
+        params: AdaptationParams | None = None,
+    ) -> None:
+        if not 0.0 < threshold < 1.0:
+            raise ValueError("threshold must be a probability in (0, 1)")
+        self.path = path
+        self.params = params or AdaptationParams()
+        self._threshold_logit = math.log(threshold / (1.0 - threshold))
+        self._embeddings: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self._labels: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
+        self._logits: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        if path.exists():
+            self._load()
+
+    # -- storage -------------------------------------------------------------
+    def _load(self) -> None:
+        with np.load(self.path, allow_pickle=False) as data:
+            if int(data["version"]) != STORE_VERSION:
+                raise ValueError(f"{self.path}: unsupported adaptation store version")
+            self._embeddings = np.asarray(data["embeddings"], dtype=np.float32)
+            self._labels = np.asarray(data["labels"], dtype=np.int8)
+            self._logits = np.asarray(data["logits"], dtype=np.float32)
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(
+            tmp,
+            version=np.int32(STORE_VERSION),
+            embeddings=self._embeddings,
+            labels=self._labels,
+            logits=self._logits,
+        )
+        tmp.replace(self.path)
+
+    # -- feedback ------------------------------------------------------------
+    @property
+    def false_alarms(self) -> int:
+        """How many frames were marked as false alarms."""
+        return int(np.count_nonzero(self._labels == 0))
+
+    @property
+    def missed_failures(self) -> int:
+        """How many frames were marked as missed failures."""
+        return int(np.count_nonzero(self._labels == 1))
+
+    def add(
+        self, embedding: NDArray[np.floating[Any]], base_logit: float, feedback: Feedback
+    ) -> None:
+        """Record a mark and persist it; it applies from the next frame on."""
+        vector = _normalise(embedding)
+        if self._embeddings.size and self._embeddings.shape[1] != vector.size:
+            raise ValueError("embedding size differs from the stored marks (model changed?)")
+        label = np.int8(0 if feedback is Feedback.FALSE_ALARM else 1)
+        self._embeddings = np.vstack([self._embeddings.reshape(-1, vector.size), vector])
+        self._labels = np.append(self._labels, label).astype(np.int8)
+        self._logits = np.append(self._logits, np.float32(base_logit)).astype(np.float32)
+        if self._labels.size > MAX_MARKS:  # keep the most recent marks
+            self._embeddings = self._embeddings[-MAX_MARKS:]
+            self._labels = self._labels[-MAX_MARKS:]
+            self._logits = self._logits[-MAX_MARKS:]
+        self._save()
+
+    def reset(self) -> None:
+        """Forget every mark of this camera (back to the base model)."""
+        self._embeddings = np.zeros((0, 0), dtype=np.float32)
+        self._labels = np.zeros(0, dtype=np.int8)
+        self._logits = np.zeros(0, dtype=np.float32)
+        self.path.unlink(missing_ok=True)
+
+    # -- correction ----------------------------------------------------------
+    def _weights(self, embedding: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
+        similarity = self._embeddings @ _normalise(embedding)
+        p = self.params
+        ramp = (similarity - p.similarity_floor) / (p.similarity_full - p.similarity_floor)
+        return np.clip(ramp, 0.0, 1.0).astype(np.float32)
+
+    def adjust_logit(self, base_logit: float, embedding: NDArray[np.floating[Any]]) -> float:
+        """The corrected logit of a frame given its base logit and embedding."""
+        if self._labels.size == 0:
+            return base_logit
+        weights = self._weights(embedding)
+        negative = weights[self._labels == 0]
+        positive = weights[self._labels == 1]
+        pull = float(negative.max()) if negative.size else 0.0
+        push = float(positive.max()) if positive.size else 0.0
+        t, m = self._threshold_logit, self.params.margin
+        if pull > push:
+            # Towards "no failure": at full weight the frame ends margin below the threshold.
+            return base_logit - pull * max(0.0, base_logit - (t - m))
+        if push > pull:
+            return base_logit + push * max(0.0, (t + m) - base_logit)
+        return base_logit
+
+    def adjust_score(self, base_score: float, embedding: NDArray[np.floating[Any]]) -> float:
+        """Like ``adjust_logit`` but on probabilities."""
+        p = min(max(base_score, 1e-7), 1.0 - 1e-7)
+        value = self.adjust_logit(math.log(p / (1.0 - p)), embedding)
+        if value >= 0:
+            return 1.0 / (1.0 + math.exp(-value))
+        z = math.exp(value)
+        return z / (1.0 + z)
+
+
+class AdaptationStore:
+    """All cameras' adaptations under one data directory (``/data`` in the add-on)."""
+
+    def __init__(
+        self, data_dir: Path, *, threshold: float, params: AdaptationParams | None = None
+    ) -> None:
+        self.root = data_dir / "adaptation"
+        self.threshold = threshold
+        self.params = params or AdaptationParams()
+        self._cameras: dict[str, CameraAdaptation] = {}
+
+    def camera(self, camera_id: str) -> CameraAdaptation:
+        """The (cached) adaptation of one camera; empty until feedback arrives."""
+        if camera_id not in self._cameras:
+            self._cameras[camera_id] = CameraAdaptation(
+                self.root / camera_file_name(camera_id),
+                threshold=self.threshold,
+                params=self.params,
+            )
+        return self._cameras[camera_id]

