@@ -122,6 +122,9 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         self.version: VersionInfo | None = None
         self.connection_info: ConnectionInfo | None = None
         self._fast_until = 0.0
+        # bumped around every command: a poll that overlapped one may carry the
+        # state from before it, and is dropped instead of undoing the confirmation
+        self._epoch = 0
         self._kick = asyncio.Event()
         self._push: PushSession | None = None
         self._job_key: tuple[str | None, str | None] | None = None
@@ -207,7 +210,9 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
 
     async def _command(self, path: str, payload: _JSON, what: str) -> None:
         """POST a command; 204/200 is success, 409 and others are PrinterCommandError."""
+        self._epoch += 1
         status, body = await self._request("POST", path, json=payload)
+        self._epoch += 1
         if status in (200, 204):
             self._fast_until = time.monotonic() + self.fast_poll_window
             self._kick.set()
@@ -349,9 +354,13 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
 
     async def refresh(self) -> PrinterState:
         """Read ``/api/job`` and ``/api/printer`` now and return the new state."""
+        epoch = self._epoch
         (job_status, job_body), (printer_status, printer_body) = await asyncio.gather(
             self._request("GET", "api/job"), self._request("GET", "api/printer")
         )
+        if epoch != self._epoch:
+            self._kick.set()  # overlapped a command: stale, read again at once
+            return self._state
         if job_status != 200:
             raise PrinterProtocolError(f"/api/job: HTTP {job_status}")
         job = parse_job(job_body)
@@ -406,20 +415,27 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         printer_error: str | None,
     ) -> None:
         """Merge one poll (or push) into the normalized state."""
-        printer_offline = printer_text is None and not flags
-        native = job.state or printer_text or ("Offline" if printer_offline else None)
+        native = job.state or printer_text or ("Offline" if not flags else None)
         mapped = map_status(native, flags)
+        # no serial link between OctoPrint and the printer: /api/printer said 409,
+        # or the push flags say closed/not operational
+        printer_offline = (
+            (printer_text is None and not flags)
+            or flags.get("closedOrError", False)
+            or (bool(flags) and not flags.get("operational", False))
+            or mapped is PrintStatus.OFFLINE
+        )
         key = (job.file_origin, job.file_path)
         previous = self._state.status
         if self._job_key is not None and key != self._job_key and mapped is PrintStatus.IDLE:
             previous = PrintStatus.IDLE  # another file was selected: forget the last outcome
         self._job_key = key
         status = job_outcome(previous, mapped, job.completion)
-        error = None
-        if status in (PrintStatus.ERROR, PrintStatus.OFFLINE):
-            error = job.error or (printer_error if printer_error else None)
-            if status is PrintStatus.OFFLINE and error is None and printer_offline:
-                error = None
+        # the same error text whether it came by poll or by push (no flapping):
+        # OctoPrint's own error string; the 409 text only says "not operational"
+        error = job.error if status in (PrintStatus.ERROR, PrintStatus.OFFLINE) else None
+        if status is PrintStatus.ERROR and error is None:
+            error = printer_error or native
         active_job = status is not PrintStatus.OFFLINE or job.file_display is not None
         self._update_state(
             connected=True,

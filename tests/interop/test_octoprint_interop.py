@@ -1,0 +1,200 @@
+"""One OctoPrint scenario, run against REAL OctoPrint 1.11.8 and against the simulator.
+
+The real server is PyPI ``octoprint`` with its bundled Virtual Printer
+(installed by ``scripts/interop/octoprint.sh``). Running the same steps on
+the simulator holds it to the real peer's behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import aiohttp
+import pytest
+import pytest_socket
+
+from custom_components.printfarm.printers import (
+    CameraKind,
+    PrinterAuthError,
+    PrinterCommandError,
+    PrinterNotSupportedError,
+    PrinterState,
+    PrintStatus,
+)
+from custom_components.printfarm.printers.octoprint import OctoPrintClient, detect_flavour
+
+from .octoprint_peer import UNAVAILABLE, Peer, RealOctoPrint, SimOctoPrint, octoprint_binary
+
+pytestmark = pytest.mark.interop
+
+WAIT = 30.0
+
+
+def allow_loopback() -> None:
+    """Fixtures run before conftest's hook re-opens loopback sockets: do it here too."""
+    pytest_socket.enable_socket()
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
+
+
+@pytest.fixture(scope="module")
+def real_octoprint() -> Iterator[RealOctoPrint]:
+    """One real OctoPrint for the module (it takes seconds to set up)."""
+    if UNAVAILABLE.exists():
+        pytest.skip(f"real OctoPrint unavailable: {UNAVAILABLE.read_text().strip()}")
+    if not octoprint_binary().exists():
+        pytest.fail(
+            "real OctoPrint is not installed: run scripts/interop_setup (or scripts/test --interop)"
+        )
+    allow_loopback()
+    server = RealOctoPrint()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["real", "simulator"])
+async def peer(request: pytest.FixtureRequest) -> AsyncIterator[Peer]:
+    """The real server or the simulator behind the same interface."""
+    if request.param == "real":
+        yield request.getfixturevalue("real_octoprint")
+        return
+    allow_loopback()
+    sim = SimOctoPrint()
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def status_is(*statuses: PrintStatus) -> Callable[[PrinterState], bool]:
+    return lambda state: state.status in statuses
+
+
+def status_of(client: OctoPrintClient) -> PrintStatus:
+    return client.state.status
+
+
+async def test_print_cycle(peer: Peer, session: aiohttp.ClientSession) -> None:
+    """Offline printer, connect, print, pause, resume, cancel, finish, fail."""
+    client = OctoPrintClient(
+        peer.host,
+        api_key=peer.admin_key,
+        port=peer.port,
+        session=session,
+        poll_interval=0.5,
+        fast_poll_interval=0.2,
+    )
+    async with client:
+        assert detect_flavour(await client.identify()) == "octoprint"
+        assert client.info.firmware == "OctoPrint 1.11.8"
+        # OctoPrint is up, the printer is not connected to it: offline, not a failure
+        state = client.state
+        assert state.connected
+        assert state.status is PrintStatus.OFFLINE
+        assert state.native_status == "Offline"
+        assert not state.control_available
+        with pytest.raises(PrinterCommandError) as err:
+            await client._command("api/job", {"command": "pause", "action": "pause"}, "pause")
+        assert err.value.reason == "printer_offline"
+
+        await peer.connect_printer(session)
+        # temperatures follow the state by a moment on the real server
+        state = await client.wait_for_state(
+            lambda s: s.status is PrintStatus.IDLE and s.nozzle_temp is not None, WAIT
+        )
+        assert state.native_status == "Operational"
+        assert state.bed_temp is not None
+        with pytest.raises(PrinterCommandError) as err:
+            await client._command("api/job", {"command": "pause", "action": "pause"}, "pause")
+        assert err.value.reason == "not_printing"
+
+        await peer.start_job(session, "long.gcode", 60.0)
+        state = await client.wait_for_state(status_is(PrintStatus.PRINTING), WAIT)
+        assert state.job == "long.gcode"
+        assert state.native_status == "Printing"
+        await client.pause()
+        assert status_of(client) is PrintStatus.PAUSED
+        assert client.state.native_status == "Paused"
+        await client.resume()
+        assert status_of(client) is PrintStatus.PRINTING
+        await client.stop()
+        assert status_of(client) is PrintStatus.CANCELLED
+        state = await client.wait_for_state(lambda s: s.native_status == "Operational", WAIT)
+        assert state.status is PrintStatus.CANCELLED
+        assert state.job == "long.gcode"
+
+        await client.set_bed_target(40)
+        assert client.state.bed_target == 40.0
+        await client.set_nozzle_target(0)
+        await client.set_bed_target(0)
+
+        await peer.start_job(session, "short.gcode", 1.0)
+        state = await client.wait_for_state(status_is(PrintStatus.FINISHED), WAIT)
+        assert state.progress == 100.0
+        assert state.job == "short.gcode"
+        assert state.native_status == "Operational"
+
+        await client.send_gcode("!!DEBUG:maxtemp_error")
+        state = await client.wait_for_state(status_is(PrintStatus.ERROR), WAIT)
+        assert state.connected
+        assert state.native_status == "Offline after error"
+        assert state.error is not None
+        assert "MAXTEMP" in state.error
+        assert not state.control_available
+        with pytest.raises(PrinterCommandError) as err:
+            await client._command("api/job", {"command": "cancel"}, "stop")
+        assert err.value.reason == "printer_offline"
+
+
+async def test_app_keys_and_auth(peer: Peer, session: aiohttp.ClientSession) -> None:
+    """The App Keys flow end to end; a wrong key is an auth error."""
+    anonymous = OctoPrintClient(peer.host, api_key=None, port=peer.port, session=session)
+    assert await anonymous.probe_app_keys()
+    token = await anonymous.request_app_key("printfarm", user="admin")
+    assert await anonymous.poll_app_key(token) is None
+    assert await peer.approve_pending(session, "printfarm") == 1
+    key = await anonymous.poll_app_key(token)
+    assert key is not None
+    assert key != peer.admin_key
+    with pytest.raises(PrinterAuthError):
+        await anonymous.poll_app_key(token)  # handed out once
+
+    async with OctoPrintClient(
+        peer.host, api_key=key, port=peer.port, session=session, use_push=True
+    ) as keyed:
+        assert keyed.connected
+        assert keyed.info.firmware == "OctoPrint 1.11.8"
+
+    wrong = OctoPrintClient(peer.host, api_key="WRONG" * 6, port=peer.port, session=session)
+    with pytest.raises(PrinterAuthError):
+        await wrong.connect()
+
+
+async def test_camera_settings(peer: Peer, session: aiohttp.ClientSession) -> None:
+    """Snapshot URLs resolve against the host we talk to; no camera is 'not supported'."""
+    async with OctoPrintClient(
+        peer.host, api_key=peer.admin_key, port=peer.port, session=session, use_push=False
+    ) as client:
+        if isinstance(peer, RealOctoPrint):
+            # a fresh OctoPrint has the classic webcam with empty URLs
+            assert client.camera.kind is CameraKind.NONE
+            with pytest.raises(PrinterNotSupportedError):
+                await client.snapshot()
+        else:
+            assert client.camera.kind is CameraKind.MJPEG
+            assert (await client.snapshot())[:2] == b"\xff\xd8"
+
+
+def test_sim_peer_is_the_simulator() -> None:
+    """The parametrized peer really is two different servers."""
+    assert SimOctoPrint().sim.kind == "octoprint"
+    assert isinstance(RealOctoPrint(), Peer)
