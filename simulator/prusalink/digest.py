@@ -6,7 +6,9 @@
   gets ``stale=true``.
 * Prusa-Link on a Pi: realm ``Administrator``, ``qop="auth"``,
   ``algorithm="MD5-sess"``, ``opaque``, 64-hex nonces remembered together with
-  the User-Agent they were issued to: another User-Agent cannot use them.
+  the User-Agent they were issued to. A nonce that is unknown, expired or sent
+  with another User-Agent is answered with ``stale=true`` before the
+  credentials are even looked at (Prusa-Link checks its token first).
 
 This is the verifier a test server needs; clients use httpx's implementation.
 """
@@ -55,6 +57,8 @@ class DigestServer(ABC):
     """Issues challenges and checks answers for one user."""
 
     realm: str
+    #: Prusa-Link checks the nonce (stale=true) before the credentials; Buddy after.
+    nonce_first: bool = False
 
     def __init__(
         self,
@@ -91,6 +95,8 @@ class DigestServer(ABC):
         fields = parse_authorization(header)
         if fields is None:
             return Verdict(ok=False)
+        if self.nonce_first and self._nonce_state(fields.get("nonce", ""), user_agent) != "valid":
+            return Verdict(ok=False, stale=True)
         if fields.get("username") != self.username or fields.get("realm") != self.realm:
             return Verdict(ok=False)
         if fields.get("uri") != uri:
@@ -148,6 +154,7 @@ class PiDigest(DigestServer):
     """Prusa-Link: qop=auth, MD5-sess, opaque, nonce bound to the User-Agent."""
 
     realm = "Administrator"
+    nonce_first = True
 
     def __init__(
         self,

@@ -1,9 +1,12 @@
 """PrusaLink v1 JSON bodies built from a job snapshot, in each server's own shape.
 
-Shapes follow the captured Buddy (Prusa XL) and Prusa-Link (Pi) messages:
-``printer`` values, ``job`` only while a job exists, ``axis_x``/``axis_y`` only
-while the head is not printing, fans in RPM, Buddy 8.3 short names and
-``/thumb/..`` references, Prusa-Link ``/api/thumbnails/..`` references.
+Buddy shapes follow the captured Prusa XL messages; Prusa-Link shapes follow
+what PyPI ``prusalink`` 0.8.1 builds (``storage`` is a list there, both
+``status_printer`` and ``status_connect`` are always sent, the printer type is
+in ``/api/version`` ``original``). Common to both: ``job`` only while a job
+exists, ``axis_x``/``axis_y`` only while the head is not printing, fans in RPM.
+Buddy uses 8.3 short names and ``/thumb/..`` references, Prusa-Link
+``/api/thumbnails/<path>.orig.png``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ PHASE_STATE: dict[Phase, str] = {
 }
 
 FAN_MAX_RPM = {"hotend": 7000, "print": 5000}
+PI_SERVER_VERSION = "0.8.1"
+#: The local storage of Prusa-Link: its name is the first element of every file path.
+PI_STORAGE = "PrusaLink gcodes"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -54,51 +60,64 @@ def short_name(file: str) -> str:
 
 
 def version(identity: Identity) -> dict[str, Any]:
-    """``/api/version``."""
-    data: dict[str, Any] = {
+    """``/api/version`` (Prusa-Link 0.8.1 names the printer type in ``original``)."""
+    if identity.variant == "pi":
+        data: dict[str, Any] = {
+            "api": "2.0.0",
+            "server": PI_SERVER_VERSION,
+            "original": f"PrusaLink {identity.model}",
+            "text": f"PrusaLink {PI_SERVER_VERSION}",
+            "sdk": "0.8.0",
+            "capabilities": {"upload-by-put": True},
+            "hostname": identity.hostname,
+        }
+        if not identity.legacy_version:
+            data["firmware"] = "3.14.1-8237"
+        return data
+    data = {
         "api": "2.0.0",
-        "server": "2.1.2" if identity.variant == "buddy" else "0.8.1",
+        "server": "2.1.2",
         "nozzle_diameter": 0.4,
         "text": "PrusaLink",
         "hostname": identity.hostname,
         "capabilities": {"upload-by-put": True},
     }
     if not identity.legacy_version:
-        if identity.variant == "buddy":
-            data["firmware"] = "6.5.3+12780"
-            data["printer"] = identity.model
-        else:
-            data["firmware"] = "3.14.1-8237"
-            data["sdk"] = "0.8.0"
+        data["firmware"] = "6.5.3+12780"
+        data["printer"] = identity.model
     return data
 
 
 def info(identity: Identity) -> dict[str, Any]:
-    """``/api/v1/info`` (Buddy: the short form; Prusa-Link: the long one)."""
-    data: dict[str, Any] = {
+    """``/api/v1/info`` (Buddy: the short form; Prusa-Link: settings and Connect too)."""
+    if identity.variant == "pi":
+        return {
+            "name": identity.name,
+            "location": "print farm",
+            "farm_mode": False,
+            "network_error_chime": False,
+            "nozzle_diameter": 0.4,
+            "min_extrusion_temp": 170,
+            "serial": identity.serial,
+            "hostname": identity.hostname,
+            "port": 443,
+        }
+    return {
         "nozzle_diameter": 0.4,
         "mmu": False,
         "serial": identity.serial,
         "hostname": identity.hostname,
         "min_extrusion_temp": 170,
     }
-    if identity.variant == "pi":
-        data |= {
-            "name": identity.name,
-            "location": "print farm",
-            "farm_mode": False,
-            "sd_ready": True,
-            "active_camera": identity.camera_id is not None,
-            "port": "/dev/ttyAMA0",
-            "network_error_chime": False,
-        }
-    return data
 
 
-def _storage(identity: Identity) -> dict[str, Any]:
+def _storage(identity: Identity) -> Any:
     if identity.variant == "buddy":
         return {"path": "/usb/", "name": "usb", "read_only": False}
-    return {"path": "/local/", "name": "PrusaLink gcodes", "read_only": False}
+    return [
+        {"path": "/local", "read_only": False, "free_space": 12_884_901_888, "name": PI_STORAGE},
+        {"path": "/sdcard", "read_only": True, "name": "SD Card"},
+    ]
 
 
 def job_state(snap: Snapshot, attention: str | None) -> str:
@@ -135,6 +154,10 @@ def status(
     message = attention if state == "ATTENTION" else snap.error if state == "ERROR" else None
     if message is not None:
         printer["status_printer"] = {"ok": False, "message": message}
+    elif identity.variant == "pi":  # Prusa-Link always reports both conditions
+        printer["status_printer"] = {"ok": True, "message": "OK"}
+    if identity.variant == "pi":
+        printer["status_connect"] = {"ok": True, "message": "Connect isn't configured"}
     data: dict[str, Any] = {"storage": _storage(identity), "printer": printer}
     if has_job(snap):
         data["job"] = _job_progress(snap, job_id)
@@ -154,7 +177,12 @@ def _job_progress(snap: Snapshot, job_id: int) -> dict[str, Any]:
     return data
 
 
-def thumbnail_refs(identity: Identity, file: str) -> dict[str, str]:
+def pi_path(file: str) -> str:
+    """Where Prusa-Link keeps a file: ``/<storage name>/<file>``."""
+    return f"/{PI_STORAGE}/{file}"
+
+
+def thumbnail_refs(identity: Identity, file: str) -> dict[str, str | None]:
     """The ``file.refs`` of a job."""
     if identity.variant == "buddy":
         sfn = short_name(file)
@@ -163,7 +191,12 @@ def thumbnail_refs(identity: Identity, file: str) -> dict[str, str]:
             "thumbnail": f"/thumb/l/usb/{sfn}",
             "download": f"/usb/{sfn}",
         }
-    return {"thumbnail": f"/api/thumbnails/local/{file}.orig.png"}
+    path = pi_path(file)
+    return {
+        "download": f"/api/files/local{path}/raw",
+        "icon": None,
+        "thumbnail": f"/api/thumbnails{path}.orig.png",
+    }
 
 
 def job(
@@ -172,20 +205,33 @@ def job(
     """``/api/v1/job`` (only called while a job exists). Buddy shows ATTENTION as PAUSED."""
     file = snap.file or "job.gcode"
     state = job_state(snap, attention)
-    file_data: dict[str, Any] = {
-        "refs": thumbnail_refs(identity, file),
-        "name": short_name(file),
-        "display_name": file,
-        "path": "/usb" if identity.variant == "buddy" else "/local",
-        "size": size,
-        "m_timestamp": 1698686881,
-    }
+    refs = thumbnail_refs(identity, file)
     if identity.variant == "pi":
-        file_data["display_path"] = "/PrusaLink gcodes"
+        return {
+            "file": {
+                "name": file,
+                "display_name": file,
+                "path": pi_path(file),
+                "display_path": pi_path(file),
+                "size": size,
+                "m_timestamp": 1698686881,
+                "refs": refs,
+            },
+            **_job_progress(snap, job_id),
+            "state": state,
+            "inaccurate_estimates": False,
+        }
     return {
         **_job_progress(snap, job_id),
         "state": "PAUSED" if state == "ATTENTION" else state,
-        "file": file_data,
+        "file": {
+            "refs": refs,
+            "name": short_name(file),
+            "display_name": file,
+            "path": "/usb",
+            "size": size,
+            "m_timestamp": 1698686881,
+        },
     }
 
 

@@ -9,7 +9,9 @@ Options (``SimOptions.extra``):
   when a nonce goes stale;
 * ``legacy_version``: ``/api/version`` without ``firmware``/``printer``;
 * ``no_v1``: firmware without the v1 API (every ``/api/v1/*`` is 404);
-* ``camera``: Pi only, default true: serve ``/api/v1/cameras`` snapshots.
+* ``camera``: Pi only, default true: serve ``/api/v1/cameras`` snapshots;
+* ``command_delay_s``: Prusa-Link queues pause/resume/stop and answers 204
+  before the printer acts (default 0.1 s on Pi, 0 on Buddy).
 
 Tests steer it with :meth:`PrusaLinkSimulator.override` (raw answers: bad
 JSON, oversized bodies, 5xx, a held request), :meth:`attention`,
@@ -86,6 +88,8 @@ class PrusaLinkSimulator(SimulatedPrinter):
             camera_id=None if buddy or not extra.get("camera", True) else "simcam0",
         )
         self.no_v1 = bool(extra.get("no_v1", False))
+        self.command_delay_s = float(extra.get("command_delay_s", 0.0 if buddy else 0.1))
+        self._pending: set[asyncio.TimerHandle] = set()
         self.thumbnail_png = payloads.tiny_png()
         self.job_id = 1 if job.phase is not Phase.IDLE else 0
         self._attention: str | None = None
@@ -126,7 +130,10 @@ class PrusaLinkSimulator(SimulatedPrinter):
         return line
 
     async def stop(self) -> None:
-        """Close the port; idempotent."""
+        """Close the port and drop queued commands; idempotent."""
+        for handle in self._pending:
+            handle.cancel()
+        self._pending.clear()
         for override in self.overrides.values():
             if override.hold is not None:
                 override.hold.set()
@@ -177,7 +184,7 @@ class PrusaLinkSimulator(SimulatedPrinter):
                 return self._challenge(request, stale=False)
         else:
             verdict = self.digest.verify(
-                request.method, request.path_qs, request.headers.get("Authorization"), user_agent
+                request.method, request.raw_path, request.headers.get("Authorization"), user_agent
             )
             if not verdict.ok:
                 return self._challenge(request, stale=verdict.stale)
@@ -224,12 +231,12 @@ class PrusaLinkSimulator(SimulatedPrinter):
         app.router.add_get("/api/v1/cameras/snap", self._v1(self._snap))
         app.router.add_get("/api/v1/cameras/{camera}/snap", self._v1(self._snap))
         app.router.add_get("/thumb/{size}/usb/{name}", self._buddy_thumb)
-        app.router.add_get("/api/thumbnails/{storage}/{path:.+}", self._pi_thumb)
+        app.router.add_get("/api/thumbnails/{path:.+}", self._pi_thumb)
 
     def _v1(self, handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             if self.no_v1:
-                return web.Response(status=404, text="404: Not Found")
+                return self._error(request, 404, "Not Found", "Not Found")
             return await handler(request)
 
         return wrapped
@@ -267,35 +274,67 @@ class PrusaLinkSimulator(SimulatedPrinter):
             "continue": lambda: None,
         }
         if command not in actions:
-            return self._answer(request, 400, "400: Bad Request")
+            return self._answer(request, 400, "Bad Request", "Unknown command.")
         if not self._job_matches(request):
-            return self._answer(request, 404, "404: Not Found")
-        if command == "resume" and self._attention is not None:
-            return self._answer(request, 409, "409: Conflict")  # a human must act first
-        try:
-            actions[command]()
-        except JobError:
-            return self._answer(request, 409, "409: Conflict")
+            return self._answer(request, 404, "Not Current Job", "Given job id is not current.")
+        phase = self.job.tick().phase
+        allowed = {
+            "pause": phase in (Phase.HEATING, Phase.PRINTING),
+            "resume": phase is Phase.PAUSED and self._attention is None,  # a human acts first
+            "continue": True,
+        }
+        if not allowed[command]:
+            return self._answer(request, 409, "Conflict", f"Cannot {command} now.")
+        self._apply(actions[command])
         return self._answer(request, 204)
 
     async def _stop(self, request: web.Request) -> web.Response:
         if not self._job_matches(request):
-            return self._answer(request, 404, "404: Not Found")
-        try:
-            self.job.cancel()
-        except JobError:
-            return self._answer(request, 409, "409: Conflict")
+            return self._answer(request, 404, "Not Current Job", "Given job id is not current.")
+        phase = self.job.tick().phase
+        # Buddy also stops a job that waits for attention; Prusa-Link only PRINTING/PAUSED
+        attention_blocks = self._attention is not None and self.variant == "pi"
+        if phase not in ACTIVE or attention_blocks:
+            return self._answer(request, 409, "Printer Is Not Printing", "Not printing.")
+        self._apply(self.job.cancel)
         return self._answer(request, 204)
 
-    def _answer(self, request: web.Request, status: int, text: str | None = None) -> web.Response:
+    def _apply(self, action: Callable[[], None]) -> None:
+        """Run a command now, or (Prusa-Link queues commands) after ``command_delay_s``."""
+        if self.command_delay_s <= 0:
+            with contextlib.suppress(JobError):
+                action()
+            return
+
+        def run() -> None:
+            self._pending.discard(handle)
+            with contextlib.suppress(JobError):
+                action()
+
+        handle = asyncio.get_running_loop().call_later(self.command_delay_s, run)
+        self._pending.add(handle)
+
+    def _answer(
+        self, request: web.Request, status: int, title: str = "", text: str = ""
+    ) -> web.Response:
         self.commands.append((request.method, request.path, status))
         if status == 204:
             return web.Response(status=204)
-        return web.Response(status=status, text=text)
+        return self._error(request, status, title, text)
+
+    def _error(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
+        """Buddy answers ``<code>: <reason>`` as text; Prusa-Link a JSON error object."""
+        if self.variant == "pi":
+            body = {"title": title, "text": text, "message": text}
+            return web.Response(
+                status=status, text=json.dumps(body), content_type="application/json"
+            )
+        reason = web.Response(status=status).reason
+        return web.Response(status=status, text=f"{status}: {reason}")
 
     async def _cameras(self, request: web.Request) -> web.Response:
         if self.identity.camera_id is None:
-            return web.Response(status=404, text="404: Not Found")
+            return self._error(request, 404, "Not Found", "Not Found")
         camera = {
             "camera_id": self.identity.camera_id,
             "config": {"name": "Pi camera", "driver": "V4L2", "resolution": "1280x720"},
@@ -308,13 +347,8 @@ class PrusaLinkSimulator(SimulatedPrinter):
     async def _snap(self, request: web.Request) -> web.Response:
         wanted = request.match_info.get("camera", self.identity.camera_id)
         if self.identity.camera_id is None or wanted != self.identity.camera_id:
-            return self._json_error(404, "Camera is not available")
+            return self._error(request, 404, "Not Found", "Camera is not available")
         return web.Response(body=self.camera.frame(), content_type="image/jpeg")
-
-    def _json_error(self, status: int, message: str) -> web.Response:
-        return web.Response(
-            status=status, text=json.dumps({"message": message}), content_type="application/json"
-        )
 
     def _current_file(self) -> str | None:
         snap = self.job.tick()
@@ -323,15 +357,15 @@ class PrusaLinkSimulator(SimulatedPrinter):
     async def _buddy_thumb(self, request: web.Request) -> web.Response:
         file = self._current_file()
         if self.variant != "buddy" or file is None:
-            return web.Response(status=404, text="404: Not Found")
+            return self._error(request, 404, "Not Found", "Not Found")
         if request.match_info["name"] != payloads.short_name(file):
-            return web.Response(status=404, text="404: Not Found")
+            return self._error(request, 404, "Not Found", "Not Found")
         return web.Response(body=self.thumbnail_png, content_type="image/png")
 
     async def _pi_thumb(self, request: web.Request) -> web.Response:
         file = self._current_file()
         if self.variant != "pi" or file is None:
-            return self._json_error(404, "File not found")
-        if request.match_info["path"] != f"{file}.orig.png":
-            return self._json_error(404, "File not found")
+            return self._error(request, 404, "Not Found", "File not found.")
+        if "/" + request.match_info["path"] != f"{payloads.pi_path(file)}.orig.png":
+            return self._error(request, 404, "Not Found", "File not found.")
         return web.Response(body=self.thumbnail_png, content_type="image/png")

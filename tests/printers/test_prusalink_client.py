@@ -117,6 +117,7 @@ async def test_connect_reads_identity_and_state(
     assert client.capabilities.thumbnail
     if variant == "pi":
         assert info.name == sim.identity.name
+        assert info.model == "MK3S"
         assert client.capabilities.camera is CameraKind.SNAPSHOT
         assert client.camera.snapshot_url is not None
     else:
@@ -221,7 +222,8 @@ async def test_legacy_version_without_firmware_field(
     await client.connect()
     server = "2.1.2" if variant == "buddy" else "0.8.1"
     assert client.info.firmware == f"PrusaLink {server}"
-    assert client.info.model is None
+    # Prusa-Link still names the printer type in "original"; legacy Buddy names nothing
+    assert client.info.model == ("MK3S" if variant == "pi" else None)
 
 
 # ------------------------------------------------------------------ stale nonces
@@ -373,9 +375,10 @@ async def test_command_refused_when_job_ended_meanwhile(
     assert client.state.status is PrintStatus.CANCELLED
 
 
-async def test_attention_is_an_error_with_text_and_can_be_stopped(
-    make_sim: MakeSim, make_client: MakeClient
+async def test_attention_is_an_error_with_text(
+    variant: str, make_sim: MakeSim, make_client: MakeClient
 ) -> None:
+    """Buddy lets a job waiting for attention be stopped; Prusa-Link answers 409."""
     sim, line = await make_sim()
     client = make_client(line, poll_interval=60)
     await client.connect()
@@ -384,9 +387,18 @@ async def test_attention_is_an_error_with_text_and_can_be_stopped(
     assert state.status is PrintStatus.ERROR
     assert state.native_status == "ATTENTION"
     assert state.error == "Filament runout"
-    await client.stop()
-    assert client.state.status is PrintStatus.CANCELLED
-    assert client.state.error is None
+    with pytest.raises(PrinterCommandError) as err:
+        await client.pause()
+    assert err.value.reason == "not_printing"
+    if variant == "buddy":
+        await client.stop()
+        assert client.state.status is PrintStatus.CANCELLED
+        assert client.state.error is None
+    else:
+        with pytest.raises(PrinterCommandError) as err:
+            await client.stop()
+        assert err.value.reason == "not_printing"
+        assert sim.commands[-1][2] == 409
 
 
 async def test_printer_error_carries_its_message(

@@ -108,7 +108,11 @@ def test_pi_verifier_binds_nonce_to_user_agent() -> None:
     assert server.verify("GET", "/api/v1/status?x=1", header, "printfarm").ok
     other = server.verify("GET", "/api/v1/status?x=1", header, "curl/8")
     assert not other.ok
-    assert not other.stale
+    assert other.stale  # Prusa-Link judges the nonce first: stale, whatever the password
+    wrong = answer(server.challenge("printfarm"), user="admin", password="nope")
+    verdict = server.verify("GET", "/api/v1/status?x=1", wrong, "printfarm")
+    assert not verdict.ok
+    assert not verdict.stale
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,16 @@ def test_version_shapes(name: str, hostname: str, firmware: str | None, nozzle: 
 def test_version_of_newer_buddy_firmware() -> None:
     version = parse_version({"api": "2.0.0", "firmware": "6.5.3+12780", "printer": "MK4S"})
     assert version.firmware == "6.5.3+12780"
-    assert version.printer == "MK4S"
+    assert version.model == "MK4S"
+
+
+@pytest.mark.parametrize(
+    ("original", "model"),
+    [("PrusaLink MK3S", "MK3S"), ("Unknown printer type", None), ("PrusaLink ", None), (7, None)],
+)
+def test_prusa_link_names_the_printer_type_in_original(original: Any, model: str | None) -> None:
+    version = parse_version({"api": "2.0.0", "text": "PrusaLink 0.8.1", "original": original})
+    assert version.model == model
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ class PrusaLinkClient(PrinterClient):
             kind=self.kind,
             unique_id=unique_id,
             name=name,
-            model=self._model or version.printer,
+            model=self._model or version.model,
             serial=info.serial,
             firmware=firmware,
             host=self.host,

@@ -100,7 +100,18 @@ class VersionInfo:
     hostname: str | None = None
     firmware: str | None = None
     printer: str | None = None
+    original: str | None = None  # Prusa-Link: "PrusaLink MK3S"
     nozzle_diameter: float | None = None
+
+    @property
+    def model(self) -> str | None:
+        """Printer model: Buddy's ``printer``, or the type in Prusa-Link's ``original``."""
+        if self.printer:
+            return self.printer
+        prefix = "PrusaLink "
+        if self.original and self.original.startswith(prefix):
+            return self.original.removeprefix(prefix).strip() or None
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +202,7 @@ def parse_version(data: dict[str, Any]) -> VersionInfo:
         hostname=as_str(data.get("hostname")),
         firmware=as_str(data.get("firmware")),
         printer=as_str(data.get("printer")),
+        original=as_str(data.get("original")),
         nozzle_diameter=as_float(data.get("nozzle_diameter")),
     )
 
