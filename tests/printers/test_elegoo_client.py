@@ -343,7 +343,20 @@ async def test_failure_is_reported(make_sim: SimFactory, make_client: ClientFact
     sim.job.fail()
     state = await client.wait_for_state(lambda s: s.status is PrintStatus.ERROR, 5)
     assert state.native_status == "error"
-    await client.wait_for_state(lambda s: s.error is not None, 5)
+    # the code from sdcp/error outlives the status pushes that follow it
+    await client.wait_for_state(lambda s: s.error == "printer error code 1", 5)
+    assert (await client.refresh()).error == "printer error code 1"
+
+
+async def test_refresh_attributes_follows_a_rename(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
+    sim, line = await make_sim()
+    client = await make_client(line)
+    sim.name = "Bay 7"
+    info = await client.refresh_attributes()
+    assert info.name == client.info.name == "Bay 7"
+    assert info.unique_id == line["serial"]
 
 
 async def test_offline_commands_raise(make_sim: SimFactory, make_client: ClientFactory) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -114,7 +115,11 @@ class ElegooClient(PrinterClient):
         self._mainboard_id = mainboard_id or ""
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._pending: dict[str, asyncio.Future[ResponseReport]] = {}
-        self._status_waiters: list[asyncio.Future[None]] = []
+        self._push_waiters: dict[str, list[asyncio.Future[None]]] = {
+            "status": [],
+            "attributes": [],
+        }
+        self._error_code: int | None = None  # from sdcp/error, kept while the job is failed
         self._send_lock = asyncio.Lock()
         self._camera_lock = asyncio.Lock()
         self._attributes: AttributesReport | None = None
@@ -247,6 +252,14 @@ class ElegooClient(PrinterClient):
                 future.set_exception(PrinterConnectionError(f"connection to {self.host} closed"))
                 future.exception()  # retrieved: nobody may be waiting any more
         self._pending.clear()
+        for waiters in self._push_waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(
+                        PrinterConnectionError(f"connection to {self.host} closed")
+                    )
+                    waiter.exception()
+            waiters.clear()
         if ws is not None and not ws.closed:
             with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
                 await ws.close()
@@ -267,7 +280,10 @@ class ElegooClient(PrinterClient):
             aiohttp.WSMsgType.CLOSING,
             aiohttp.WSMsgType.CLOSED,
         ):
-            raise PrinterConnectionError(f"{self.host} closed the websocket ({ws.close_code})")
+            raise PrinterConnectionError(
+                f"{self.host} closed the websocket (code {ws.close_code}); "
+                "a printer serving its maximum of clients closes new ones at once"
+            )
         if msg.type is aiohttp.WSMsgType.ERROR:
             raise PrinterConnectionError(f"websocket error from {self.host}: {msg.data}")
         self._last_rx = asyncio.get_running_loop().time()
@@ -301,26 +317,59 @@ class ElegooClient(PrinterClient):
                 self._opening_status = report
             else:
                 self._apply_status(report)
-            waiters, self._status_waiters = self._status_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            self._wake("status")
         elif isinstance(report, AttributesReport):
             self._attributes = report
             self._flavor = report.flavor
             if report.mainboard_id:
                 self._mainboard_id = report.mainboard_id
+            if self._info is not None and not self._opening:
+                self._info = dataclasses.replace(
+                    self._info,
+                    name=report.name or report.machine_name or self._info.name,
+                    model=report.machine_name or self._info.model,
+                    firmware=report.firmware or self._info.firmware,
+                )
+            self._wake("attributes")
         elif isinstance(report, ResponseReport):
             future = self._pending.get(report.request_id or "")
             if future is not None and not future.done():
                 future.set_result(report)
         elif isinstance(report, ErrorReport):
+            self._error_code = report.code
             self._update_state(error=f"printer error code {report.code}")
         elif isinstance(report, NoticeReport):
             _LOGGER.debug("Notice from %s: %s", self.host, report.message)
 
+    def _wake(self, push: str) -> None:
+        waiters = self._push_waiters[push]
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        waiters.clear()
+
+    async def _request_push(self, cmd: Cmd, push: str) -> None:
+        """Send ``cmd`` and wait for the push it triggers (status or attributes)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._push_waiters[push].append(waiter)
+        try:
+            await self._request(cmd, {})
+            async with asyncio.timeout(self.request_timeout):
+                await waiter
+        except TimeoutError as err:
+            raise PrinterConnectionError(
+                f"{self.host} sent no {push} after Cmd {int(cmd)}"
+            ) from err
+        finally:
+            with contextlib.suppress(ValueError):
+                self._push_waiters[push].remove(waiter)
+
     def _apply_status(self, report: StatusReport, *, connected: bool | None = None) -> None:
-        _resolved, changes = status_changes(report, self.flavor, self._ticks)
+        resolved, changes = status_changes(report, self.flavor, self._ticks)
+        if resolved is not None and resolved.status is not PrintStatus.ERROR:
+            self._error_code = None
+        elif resolved is not None and self._error_code is not None:
+            changes["error"] = f"printer error code {self._error_code}"
         if report.rgb_light is not None:
             self._rgb = report.rgb_light
         updates = {
@@ -432,22 +481,12 @@ class ElegooClient(PrinterClient):
 
     async def refresh(self) -> PrinterState:
         """Ask for a status push (Cmd 0) and return the state it produced."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._status_waiters.append(waiter)
-        try:
-            await self._request(Cmd.STATUS, {})
-            async with asyncio.timeout(self.request_timeout):
-                await waiter
-        except TimeoutError as err:
-            raise PrinterConnectionError(f"{self.host} sent no status after Cmd 0") from err
-        finally:
-            with contextlib.suppress(ValueError):
-                self._status_waiters.remove(waiter)
+        await self._request_push(Cmd.STATUS, "status")
         return self._state
 
     async def refresh_attributes(self) -> PrinterInfo:
         """Ask for the attributes again (Cmd 1); name or firmware may have changed."""
-        await self._request(Cmd.ATTRIBUTES, {})
+        await self._request_push(Cmd.ATTRIBUTES, "attributes")
         return self.info
 
     async def start_print(self, filename: str, *, start_layer: int = 0) -> None:
