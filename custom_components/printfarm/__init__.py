@@ -1,9 +1,52 @@
 """printfarm: every 3D printer of a farm in Home Assistant.
 
-The protocol clients live in ``printers/`` (no Home Assistant imports). The
-Home Assistant layer (config flows, coordinators, platforms) builds on them.
+The protocol clients live in ``printers/`` (no Home Assistant imports); this
+layer wires one client and one push coordinator to each config entry.
 """
 
 from __future__ import annotations
 
-DOMAIN = "printfarm"
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .client import async_create_client
+from .const import DOMAIN, PLATFORMS
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .services import async_setup_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once for all printers."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> bool:
+    """Connect to the printer and create its entities."""
+    client = async_create_client(hass, entry.data, entry.options)
+    coordinator = PrintfarmCoordinator(hass, entry, client)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        await client.close()
+        raise
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> bool:
+    """Remove the entities and close every connection."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_shutdown()
+    return unloaded
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> None:
+    """Options change which entities exist: reload."""
+    await hass.config_entries.async_reload(entry.entry_id)

@@ -1,0 +1,94 @@
+"""Binary sensors: connected, printing, problem, door."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .entity import PrintfarmEntity
+from .printers import Capabilities, PrinterState, PrintStatus
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintfarmBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor computed from the printer state."""
+
+    is_on_fn: Callable[[PrinterState], bool | None]
+    exists_fn: Callable[[Capabilities, PrinterState], bool] = lambda _c, _s: True
+    available_offline: bool = False
+
+
+BINARY_SENSORS: tuple[PrintfarmBinarySensorDescription, ...] = (
+    PrintfarmBinarySensorDescription(
+        key="connected",
+        translation_key="connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda s: s.connected,
+        available_offline=True,
+    ),
+    PrintfarmBinarySensorDescription(
+        key="printing",
+        translation_key="printing",
+        device_class=BinarySensorDeviceClass.RUNNING,
+        is_on_fn=lambda s: s.status in (PrintStatus.PREPARING, PrintStatus.PRINTING),
+    ),
+    PrintfarmBinarySensorDescription(
+        key="problem",
+        translation_key="problem",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=lambda s: s.status is PrintStatus.ERROR or bool(s.hms_errors),
+    ),
+    PrintfarmBinarySensorDescription(
+        key="door",
+        translation_key="door",
+        device_class=BinarySensorDeviceClass.DOOR,
+        is_on_fn=lambda s: s.door_open,
+        exists_fn=lambda c, s: c.door or s.door_open is not None,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PrintfarmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the binary sensors this printer supports."""
+    coordinator = entry.runtime_data
+    caps = coordinator.client.capabilities
+    async_add_entities(
+        PrintfarmBinarySensor(coordinator, description)
+        for description in BINARY_SENSORS
+        if description.exists_fn(caps, coordinator.data)
+    )
+
+
+class PrintfarmBinarySensor(PrintfarmEntity, BinarySensorEntity):
+    """A binary sensor whose value is a function of the state."""
+
+    entity_description: PrintfarmBinarySensorDescription
+
+    def __init__(
+        self, coordinator: PrintfarmCoordinator, description: PrintfarmBinarySensorDescription
+    ) -> None:
+        """Set up from the description."""
+        super().__init__(coordinator, description)
+        self.available_offline = description.available_offline
+
+    @property
+    def is_on(self) -> bool | None:
+        """The value for the current state."""
+        return self.entity_description.is_on_fn(self.coordinator.data)

@@ -1,0 +1,87 @@
+"""Camera: each brand's own transport behind one entity.
+
+MJPEG-capable printers (Moonraker, OctoPrint, Prusa-Link, Elegoo) and Bambu's
+TLS JPEG socket are served as MJPEG built from the client's ``snapshot()``;
+printers with a direct MJPEG URL are proxied; Bambu X1/H2 expose their RTSPS
+URL as a stream source for Home Assistant's stream component.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from homeassistant.components.camera import Camera, CameraEntityFeature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.aiohttp_client import (
+    async_aiohttp_proxy_web,
+    async_get_clientsession,
+)
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import OPTION_CAMERA
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .entity import PrintfarmEntity
+from .printers import CameraKind, PrinterError
+
+PARALLEL_UPDATES = 1
+
+CAMERA = EntityDescription(key="camera", translation_key="camera")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PrintfarmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the camera when the printer has one and the user wants it."""
+    coordinator = entry.runtime_data
+    if coordinator.client.camera.kind is CameraKind.NONE:
+        return
+    if not entry.options.get(OPTION_CAMERA, True):
+        return
+    async_add_entities([PrinterCamera(coordinator)])
+
+
+class PrinterCamera(PrintfarmEntity, Camera):
+    """The printer's camera."""
+
+    _attr_frame_interval = 1.0
+
+    def __init__(self, coordinator: PrintfarmCoordinator) -> None:
+        """Pick the transport from the printer's camera info."""
+        super().__init__(coordinator, CAMERA)
+        Camera.__init__(self)
+        self._camera = coordinator.client.camera
+        if self._camera.kind is CameraKind.RTSPS:
+            self._attr_supported_features = CameraEntityFeature.STREAM
+
+    async def stream_source(self) -> str | None:
+        """RTSPS URL for printers that stream over RTSP."""
+        if self._camera.kind is CameraKind.RTSPS:
+            return self._camera.stream_url
+        return None
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        """One JPEG frame from the printer."""
+        if not self.coordinator.data.connected:
+            return None
+        try:
+            return await self.coordinator.client.snapshot()
+        except PrinterError as err:
+            raise HomeAssistantError(
+                translation_domain="printfarm",
+                translation_key="camera_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
+
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
+        """Proxy a direct MJPEG stream; otherwise build one from snapshots."""
+        if self._camera.kind is CameraKind.MJPEG and self._camera.stream_url:
+            session = async_get_clientsession(self.hass)
+            return await async_aiohttp_proxy_web(
+                self.hass, request, session.get(self._camera.stream_url)
+            )
+        return await super().handle_async_mjpeg_stream(request)

@@ -1,0 +1,58 @@
+"""Build a protocol client from a config entry's data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .const import (
+    CONF_ACCESS_CODE,
+    CONF_CA_FILE,
+    CONF_CAMERA_PORT,
+    CONF_KIND,
+    CONF_MODEL,
+    CONF_SERIAL,
+    OPTION_POLL_INTERVAL,
+)
+from .printers import ConnectionOptions, PrinterClient, PrinterKind
+from .printers.factory import create_client
+
+
+def connection_options(data: Mapping[str, Any]) -> ConnectionOptions:
+    """ConnectionOptions from entry data (or a config flow's input)."""
+    extra: dict[str, Any] = {}
+    if data.get(CONF_CA_FILE):
+        extra["ca_file"] = data[CONF_CA_FILE]
+    return ConnectionOptions(
+        kind=PrinterKind(data[CONF_KIND]),
+        host=data[CONF_HOST],
+        port=data.get(CONF_PORT),
+        serial=data.get(CONF_SERIAL),
+        access_code=data.get(CONF_ACCESS_CODE),
+        api_key=data.get(CONF_API_KEY),
+        username=data.get(CONF_USERNAME),
+        password=data.get(CONF_PASSWORD),
+        camera_port=data.get(CONF_CAMERA_PORT),
+        model=data.get(CONF_MODEL),
+        extra=extra,
+    )
+
+
+def async_create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], options: Mapping[str, Any] | None = None
+) -> PrinterClient:
+    """An unconnected client on Home Assistant's shared HTTP session."""
+    conn = connection_options(data)
+    if options and options.get(OPTION_POLL_INTERVAL):
+        conn.extra["poll_interval"] = float(options[OPTION_POLL_INTERVAL])
+    return create_client(conn, async_get_clientsession(hass))

@@ -1,0 +1,390 @@
+"""Config flow: add a printer of any kind, reauthenticate, reconfigure, options."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .client import async_create_client
+from .const import (
+    CONF_ACCESS_CODE,
+    CONF_ADVANCED,
+    CONF_CA_FILE,
+    CONF_CAMERA_PORT,
+    CONF_KIND,
+    CONF_SERIAL,
+    DOMAIN,
+    LOGGER,
+    OPTION_CAMERA,
+    OPTION_POLL_INTERVAL,
+)
+from .coordinator import PrintfarmConfigEntry
+from .printers import (
+    PrinterAuthError,
+    PrinterConnectionError,
+    PrinterError,
+    PrinterInfo,
+    PrinterKind,
+    PrinterProtocolError,
+)
+
+CONNECT_TIMEOUT = 30.0
+
+_TEXT = TextSelector()
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_PORT = NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX))
+_SECONDS = NumberSelector(
+    NumberSelectorConfig(
+        min=2, max=300, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One form field."""
+
+    key: str
+    selector: Any
+    required: bool = True
+    default: Any = None
+    advanced: bool = False
+    credential: bool = False
+
+
+#: The form of each printer kind. Credentials are what reauth asks for again.
+FORMS: dict[PrinterKind, tuple[Field, ...]] = {
+    PrinterKind.BAMBU: (
+        Field(CONF_HOST, _TEXT),
+        Field(CONF_SERIAL, _TEXT),
+        Field(CONF_ACCESS_CODE, _PASSWORD, credential=True),
+        Field(CONF_PORT, _PORT, required=False, default=8883, advanced=True),
+        Field(CONF_CAMERA_PORT, _PORT, required=False, advanced=True),
+        Field(CONF_CA_FILE, _TEXT, required=False, advanced=True),
+    ),
+    PrinterKind.MOONRAKER: (
+        Field(CONF_HOST, _TEXT),
+        Field(CONF_PORT, _PORT, required=False, default=7125),
+        Field(CONF_API_KEY, _PASSWORD, required=False, credential=True),
+    ),
+    PrinterKind.OCTOPRINT: (
+        Field(CONF_HOST, _TEXT),
+        Field(CONF_PORT, _PORT, required=False, default=80),
+        Field(CONF_API_KEY, _PASSWORD, required=False, credential=True),
+    ),
+    PrinterKind.PRUSALINK: (
+        Field(CONF_HOST, _TEXT),
+        Field(CONF_USERNAME, _TEXT, default="maker", credential=True),
+        Field(CONF_PASSWORD, _PASSWORD, credential=True),
+        Field(CONF_PORT, _PORT, required=False, default=80, advanced=True),
+    ),
+    PrinterKind.ELEGOO: (
+        Field(CONF_HOST, _TEXT),
+        Field(CONF_PORT, _PORT, required=False, default=3030, advanced=True),
+        Field(CONF_CAMERA_PORT, _PORT, required=False, default=3031, advanced=True),
+    ),
+}
+
+#: Kinds that must poll (no push channel): their interval is an option.
+POLLING_KINDS = frozenset({PrinterKind.PRUSALINK})
+
+
+def _marker(field: Field) -> vol.Marker:
+    if field.required:
+        return (
+            vol.Required(field.key, default=field.default)
+            if field.default
+            else vol.Required(field.key)
+        )
+    return (
+        vol.Optional(field.key, default=field.default) if field.default else vol.Optional(field.key)
+    )
+
+
+def form_schema(kind: PrinterKind, *, only_credentials: bool = False) -> vol.Schema:
+    """The form for a kind (or just its credentials)."""
+    fields = [f for f in FORMS[kind] if f.credential or not only_credentials]
+    schema: dict[vol.Marker, Any] = {_marker(f): f.selector for f in fields if not f.advanced}
+    advanced = {_marker(f): f.selector for f in fields if f.advanced}
+    if advanced:
+        schema[vol.Optional(CONF_ADVANCED)] = section(vol.Schema(advanced), {"collapsed": True})
+    return vol.Schema(schema)
+
+
+def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Lift the advanced section's fields to the top level; ports as int."""
+    data = {k: v for k, v in user_input.items() if k != CONF_ADVANCED}
+    data.update(user_input.get(CONF_ADVANCED) or {})
+    for key in (CONF_PORT, CONF_CAMERA_PORT):
+        if data.get(key) is not None:
+            data[key] = int(data[key])
+    return {
+        k: v.strip() if isinstance(v, str) else v for k, v in data.items() if v not in ("", None)
+    }
+
+
+class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add one printer per entry."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._data: dict[str, Any] = {}
+        self._app_key_task: asyncio.Task[str] | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: PrintfarmConfigEntry) -> PrintfarmOptionsFlow:
+        """Options: camera, and poll interval where a kind polls."""
+        return PrintfarmOptionsFlow()
+
+    async def _async_try_connect(
+        self, data: Mapping[str, Any]
+    ) -> tuple[PrinterInfo | None, dict[str, str]]:
+        """Connect once; return the printer's identity or the form errors."""
+        client = async_create_client(self.hass, data)
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await client.connect()
+        except PrinterAuthError:
+            return None, {"base": "invalid_auth"}
+        except PrinterProtocolError as err:
+            reason = getattr(err, "reason", None)
+            return None, {"base": reason if reason in PROTOCOL_ERRORS else "not_a_printer"}
+        except (PrinterConnectionError, TimeoutError):
+            return None, {"base": "cannot_connect"}
+        except PrinterError:
+            return None, {"base": "cannot_connect"}
+        except Exception:  # noqa: BLE001 - any bug must show as "unknown", not a crash
+            LOGGER.exception("Unexpected error while adding a printer")
+            return None, {"base": "unknown"}
+        else:
+            return client.info, {}
+        finally:
+            await client.close()
+
+    # ------------------------------------------------------------- user
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the kind of printer."""
+        return self.async_show_menu(step_id="user", menu_options=[k.value for k in PrinterKind])
+
+    async def async_step_bambu(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Bambu Lab in LAN mode."""
+        return await self._async_step_kind(PrinterKind.BAMBU, user_input)
+
+    async def async_step_moonraker(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Klipper through Moonraker."""
+        return await self._async_step_kind(PrinterKind.MOONRAKER, user_input)
+
+    async def async_step_octoprint(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """OctoPrint (API key, or approval in OctoPrint when left empty)."""
+        return await self._async_step_kind(PrinterKind.OCTOPRINT, user_input)
+
+    async def async_step_prusalink(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Prusa printers with PrusaLink."""
+        return await self._async_step_kind(PrinterKind.PRUSALINK, user_input)
+
+    async def async_step_elegoo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Elegoo SDCP printers."""
+        return await self._async_step_kind(PrinterKind.ELEGOO, user_input)
+
+    async def _async_step_kind(
+        self, kind: PrinterKind, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_KIND: kind.value, **flatten(user_input)}
+            if kind is PrinterKind.OCTOPRINT and not data.get(CONF_API_KEY):
+                self._data = data
+                return await self.async_step_app_key()
+            info, errors = await self._async_try_connect(data)
+            if info is not None:
+                return await self._async_create(info, data)
+        schema = self.add_suggested_values_to_schema(form_schema(kind), user_input or self._data)
+        return self.async_show_form(step_id=kind.value, data_schema=schema, errors=errors)
+
+    async def _async_create(self, info: PrinterInfo, data: dict[str, Any]) -> ConfigFlowResult:
+        await self.async_set_unique_id(info.unique_id)
+        self._abort_if_unique_id_configured(
+            updates={k: data[k] for k in (CONF_HOST, CONF_PORT) if k in data}
+        )
+        return self.async_create_entry(title=info.name, data=data)
+
+    # -------------------------------------------------- OctoPrint app keys
+
+    async def async_step_app_key(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Wait while the user clicks Allow in OctoPrint."""
+        if self._app_key_task is None:
+            self._app_key_task = self.hass.async_create_task(self._async_request_app_key())
+        if not self._app_key_task.done():
+            return self.async_show_progress(
+                step_id="app_key",
+                progress_action="app_key",
+                progress_task=self._app_key_task,
+                description_placeholders={"host": self._data[CONF_HOST]},
+            )
+        task, self._app_key_task = self._app_key_task, None
+        try:
+            self._data[CONF_API_KEY] = task.result()
+        except PrinterAuthError:
+            return self.async_show_progress_done(next_step_id="app_key_denied")
+        except (PrinterError, TimeoutError):
+            return self.async_show_progress_done(next_step_id="app_key_failed")
+        return self.async_show_progress_done(next_step_id="app_key_granted")
+
+    async def _async_request_app_key(self) -> str:
+        from .printers.octoprint import OctoPrintClient
+
+        client = async_create_client(self.hass, self._data)
+        assert isinstance(client, OctoPrintClient)
+        async with asyncio.timeout(APP_KEY_TIMEOUT):
+            token = await client.request_app_key(APP_NAME)
+            while True:
+                if (key := await client.poll_app_key(token)) is not None:
+                    return key
+                await asyncio.sleep(APP_KEY_POLL_INTERVAL)
+
+    async def async_step_app_key_granted(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The key arrived: connect with it."""
+        info, errors = await self._async_try_connect(self._data)
+        if info is None:
+            return self.async_abort(reason=errors["base"])
+        return await self._async_create(info, self._data)
+
+    async def async_step_app_key_denied(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Denied or expired in OctoPrint: offer the form again with an error."""
+        return self.async_show_form(
+            step_id="octoprint",
+            data_schema=self.add_suggested_values_to_schema(
+                form_schema(PrinterKind.OCTOPRINT), self._data
+            ),
+            errors={"base": "app_key_denied"},
+        )
+
+    async def async_step_app_key_failed(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """OctoPrint could not be asked (unreachable, no App Keys plugin, rate limit)."""
+        return self.async_show_form(
+            step_id="octoprint",
+            data_schema=self.add_suggested_values_to_schema(
+                form_schema(PrinterKind.OCTOPRINT), self._data
+            ),
+            errors={"base": "app_key_failed"},
+        )
+
+    # ------------------------------------------------------------- reauth
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The printer refused the stored credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the credentials again."""
+        entry = self._get_reauth_entry()
+        kind = PrinterKind(entry.data[CONF_KIND])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **flatten(user_input)}
+            info, errors = await self._async_try_connect(data)
+            if info is not None:
+                await self.async_set_unique_id(info.unique_id)
+                self._abort_if_unique_id_mismatch(reason="different_device")
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=form_schema(kind, only_credentials=True),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+    # -------------------------------------------------------- reconfigure
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change host and credentials without re-adding the printer."""
+        entry = self._get_reconfigure_entry()
+        kind = PrinterKind(entry.data[CONF_KIND])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_KIND: kind.value, **flatten(user_input)}
+            info, errors = await self._async_try_connect(data)
+            if info is not None:
+                await self.async_set_unique_id(info.unique_id)
+                self._abort_if_unique_id_mismatch(reason="different_device")
+                return self.async_update_reload_and_abort(entry, data=data)
+        suggested = dict(entry.data)
+        suggested[CONF_ADVANCED] = dict(entry.data)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                form_schema(kind), user_input or suggested
+            ),
+            errors=errors,
+        )
+
+
+class PrintfarmOptionsFlow(OptionsFlow):
+    """Camera on/off; poll interval for kinds that poll."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        kind = PrinterKind(self.config_entry.data[CONF_KIND])
+        schema: dict[vol.Marker, Any] = {
+            vol.Required(OPTION_CAMERA, default=True): BooleanSelector(),
+        }
+        if kind in POLLING_KINDS:
+            schema[vol.Required(OPTION_POLL_INTERVAL, default=5)] = _SECONDS
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(schema), self.config_entry.options
+            ),
+        )
+
+
+APP_NAME = "Home Assistant (printfarm)"
+APP_KEY_TIMEOUT = 300.0
+APP_KEY_POLL_INTERVAL = 1.0
+#: PrinterProtocolError reasons with their own form error.
+PROTOCOL_ERRORS = frozenset({"firmware_too_old", "not_octoprint", "wrong_flavour"})

@@ -1,0 +1,98 @@
+"""One push coordinator per printer, fed by the protocol client's listener."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import DOMAIN, LOGGER
+from .printers import PrinterAuthError, PrinterClient, PrinterError, PrinterState
+
+type PrintfarmConfigEntry = ConfigEntry[PrintfarmCoordinator]
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """The state before and after one update (for lifecycle events)."""
+
+    old: PrinterState | None
+    new: PrinterState
+
+
+class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
+    """Keeps ``data`` equal to the client's latest state.
+
+    The client pushes (or polls on its own cadence, for brands that cannot
+    push); the coordinator never polls. A connection loss is not an update
+    failure: the state says ``offline`` and entities decide what that means.
+    """
+
+    config_entry: PrintfarmConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: PrintfarmConfigEntry, client: PrinterClient
+    ) -> None:
+        """Wrap an unconnected client."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=None,
+            always_update=False,
+        )
+        self.client = client
+        self._remove_listener: Callable[[], None] | None = None
+        self._reauth_started = False
+
+    async def _async_setup(self) -> None:
+        """Connect once; errors become not-ready or reauth."""
+        try:
+            await self.client.connect()
+        except PrinterAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except PrinterError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self._remove_listener = self.client.add_listener(self._on_state)
+
+    async def _async_update_data(self) -> PrinterState:
+        """A refresh asks the printer for its full state."""
+        try:
+            return await self.client.refresh()
+        except PrinterAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except PrinterError:
+            # Offline is a state, not a failed update: the status sensor says so.
+            return self.client.state
+
+    @callback
+    def _on_state(self, state: PrinterState) -> None:
+        if (
+            not state.connected
+            and isinstance(self.client.last_error, PrinterAuthError)
+            and not self._reauth_started
+        ):
+            self._reauth_started = True
+            self.config_entry.async_start_reauth(self.hass)
+        self.async_set_updated_data(state)
+
+    async def async_shutdown(self) -> None:
+        """Detach from the client and close every connection it holds."""
+        await super().async_shutdown()
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        await self.client.close()

@@ -1,0 +1,45 @@
+"""Diagnostics: what the printer reports, with secrets, serials and hosts redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_ACCESS_CODE, CONF_CA_FILE, CONF_SERIAL
+from .coordinator import PrintfarmConfigEntry
+
+TO_REDACT = {
+    CONF_ACCESS_CODE,
+    CONF_API_KEY,
+    CONF_CA_FILE,
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_SERIAL,
+    CONF_USERNAME,
+    "configuration_url",
+    "unique_id",
+    "stream_url",
+    "snapshot_url",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: PrintfarmConfigEntry
+) -> dict[str, Any]:
+    """Entry settings, printer identity, capabilities and live state."""
+    client = entry.runtime_data.client
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "info": async_redact_data(dataclasses.asdict(client.info), TO_REDACT),
+        "capabilities": dataclasses.asdict(client.capabilities),
+        "camera": async_redact_data(dataclasses.asdict(client.camera), TO_REDACT),
+        "state": client.state.as_dict(),
+        "last_error": type(client.last_error).__name__ if client.last_error else None,
+    }

@@ -1,0 +1,111 @@
+"""Numbers: nozzle and bed target temperatures, speed factor."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import PERCENTAGE, UnitOfTemperature
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .entity import PrintfarmEntity
+from .helpers import printer_action
+from .printers import Capabilities, PrinterClient, PrinterState
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintfarmNumberDescription(NumberEntityDescription):
+    """A number read from the state and set through the client."""
+
+    value_fn: Callable[[PrinterState], float | None]
+    set_fn: Callable[[PrinterClient, float], Awaitable[None]]
+    exists_fn: Callable[[Capabilities], bool]
+
+
+NUMBERS: tuple[PrintfarmNumberDescription, ...] = (
+    PrintfarmNumberDescription(
+        key="nozzle_target",
+        translation_key="nozzle_target",
+        device_class=NumberDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        native_min_value=0,
+        native_max_value=300,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda s: s.nozzle_target,
+        set_fn=lambda c, v: c.set_nozzle_target(v),
+        exists_fn=lambda c: c.temperature_control,
+    ),
+    PrintfarmNumberDescription(
+        key="bed_target",
+        translation_key="bed_target",
+        device_class=NumberDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        native_min_value=0,
+        native_max_value=120,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda s: s.bed_target,
+        set_fn=lambda c, v: c.set_bed_target(v),
+        exists_fn=lambda c: c.temperature_control,
+    ),
+    PrintfarmNumberDescription(
+        key="speed_factor",
+        translation_key="speed_factor",
+        native_unit_of_measurement=PERCENTAGE,
+        native_min_value=10,
+        native_max_value=300,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda s: s.speed_factor,
+        set_fn=lambda c, v: c.set_speed_factor(round(v)),
+        exists_fn=lambda c: c.speed_factor,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PrintfarmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the numbers this printer supports."""
+    coordinator = entry.runtime_data
+    caps = coordinator.client.capabilities
+    async_add_entities(
+        PrintfarmNumber(coordinator, description)
+        for description in NUMBERS
+        if description.exists_fn(caps)
+    )
+
+
+class PrintfarmNumber(PrintfarmEntity, NumberEntity):
+    """A settable number."""
+
+    entity_description: PrintfarmNumberDescription
+
+    def __init__(
+        self, coordinator: PrintfarmCoordinator, description: PrintfarmNumberDescription
+    ) -> None:
+        """Set up from the description."""
+        super().__init__(coordinator, description)
+
+    @property
+    def native_value(self) -> float | None:
+        """The current value."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @printer_action
+    async def async_set_native_value(self, value: float) -> None:
+        """Send the new value to the printer."""
+        await self.entity_description.set_fn(self.coordinator.client, value)

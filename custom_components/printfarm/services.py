@@ -1,0 +1,76 @@
+"""Actions registered once for the whole integration."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import voluptuous as vol
+
+from .const import DOMAIN
+from .coordinator import PrintfarmConfigEntry
+from .helpers import translate_error
+from .printers import PrinterError
+
+SERVICE_SEND_GCODE = "send_gcode"
+ATTR_GCODE = "gcode"
+MAX_GCODE_LENGTH = 10_000
+
+SEND_GCODE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+        vol.Required(ATTR_GCODE): vol.All(cv.string, vol.Length(min=1, max=MAX_GCODE_LENGTH)),
+    }
+)
+
+
+def _entries_for_devices(hass: HomeAssistant, device_ids: list[str]) -> list[PrintfarmConfigEntry]:
+    registry = dr.async_get(hass)
+    entries: list[PrintfarmConfigEntry] = []
+    for device_id in device_ids:
+        device = registry.async_get(device_id)
+        entry = None
+        if device is not None:
+            for entry_id in device.config_entries:
+                candidate = hass.config_entries.async_get_entry(entry_id)
+                if candidate is not None and candidate.domain == DOMAIN:
+                    entry = candidate
+        if entry is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_device",
+                translation_placeholders={"device_id": device_id},
+            )
+        if entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"name": entry.title},
+            )
+        entries.append(entry)
+    return entries
+
+
+async def _async_send_gcode(call: ServiceCall) -> None:
+    for entry in _entries_for_devices(call.hass, call.data[ATTR_DEVICE_ID]):
+        client = entry.runtime_data.client
+        if not client.capabilities.gcode:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="gcode_unsupported",
+                translation_placeholders={"name": entry.title},
+            )
+        try:
+            await client.send_gcode(call.data[ATTR_GCODE])
+        except PrinterError as err:
+            raise translate_error(err) from err
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the printfarm actions."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_SEND_GCODE, _async_send_gcode, schema=SEND_GCODE_SCHEMA
+    )
