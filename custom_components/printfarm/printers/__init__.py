@@ -17,6 +17,7 @@ from .exceptions import (
     PrinterProtocolError,
 )
 from .models import (
+    ACTIVE_STATUSES,
     AmsTray,
     CameraInfo,
     CameraKind,
@@ -29,6 +30,7 @@ from .models import (
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "AmsTray",
     "CameraInfo",
     "CameraKind",
