@@ -81,6 +81,9 @@ class OctoPrintSimulator(SimulatedPrinter):
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        #: Camera URLs as a user would type them (None: the simulator's own webcam).
+        self.snapshot_url: str | None = None
+        self.stream_url: str | None = None
         self.port = 0
         self.job.add_listener(self._on_job_change)
 
@@ -102,6 +105,7 @@ class OctoPrintSimulator(SimulatedPrinter):
                 web.get("/api/job", self._job),
                 web.post("/api/job", self._job_command),
                 web.get("/api/settings", self._settings),
+                web.post("/api/settings", self._save_settings),
                 web.get("/api/files", self._files),
                 web.post("/api/files/local", self._upload),
                 web.get("/api/files/{origin}/{path:.+}", self._file),
@@ -419,8 +423,10 @@ class OctoPrintSimulator(SimulatedPrinter):
     async def _settings(self, request: web.Request) -> web.Response:
         # the snapshot URL points at the host's own loopback, the stream URL is relative:
         # both shapes real installs have (OctoPi default / proxied mjpg-streamer)
-        snapshot = f"http://127.0.0.1:{self.port}/webcam/?action=snapshot"
-        stream = "/webcam/?action=stream"
+        snapshot = self.snapshot_url
+        if snapshot is None:
+            snapshot = f"http://127.0.0.1:{self.port}/webcam/?action=snapshot"
+        stream = "/webcam/?action=stream" if self.stream_url is None else self.stream_url
         compat = {"snapshot": snapshot, "stream": stream, "snapshotTimeout": 5}
         return _json(
             {
@@ -446,6 +452,18 @@ class OctoPrintSimulator(SimulatedPrinter):
                 "plugins": {"classicwebcam": {"snapshot": snapshot, "stream": stream}},
             }
         )
+
+    async def _save_settings(self, request: web.Request) -> web.Response:
+        """Only the classic webcam URLs can be changed (what the tests need)."""
+        data = await self._body(request)
+        plugins = data.get("plugins")
+        classic = plugins.get("classicwebcam") if isinstance(plugins, dict) else None
+        if isinstance(classic, dict):
+            if isinstance(classic.get("snapshot"), str):
+                self.snapshot_url = classic["snapshot"]
+            if isinstance(classic.get("stream"), str):
+                self.stream_url = classic["stream"]
+        return await self._settings(request)
 
     def _file_entry(self, name: str) -> dict[str, Any]:
         base = f"http://{self.options.host}:{self.port}"

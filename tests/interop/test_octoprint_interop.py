@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import aiohttp
+from aiohttp import web
 import pytest
 import pytest_socket
 
@@ -22,6 +23,7 @@ from custom_components.printfarm.printers import (
     PrintStatus,
 )
 from custom_components.printfarm.printers.octoprint import OctoPrintClient, detect_flavour
+from simulator.camera import FrameSource
 
 from .octoprint_peer import UNAVAILABLE, Peer, RealOctoPrint, SimOctoPrint, octoprint_binary
 
@@ -179,19 +181,65 @@ async def test_app_keys_and_auth(peer: Peer, session: aiohttp.ClientSession) -> 
         await wrong.connect()
 
 
-async def test_camera_settings(peer: Peer, session: aiohttp.ClientSession) -> None:
-    """Snapshot URLs resolve against the host we talk to; no camera is 'not supported'."""
+@pytest.fixture
+async def jpeg_server() -> AsyncIterator[int]:
+    """A stand-in webcam (mjpg-streamer's role) on 127.0.0.1; yields its port."""
+    allow_loopback()
+    frame = FrameSource().frame()
+
+    async def snapshot(_: web.Request) -> web.Response:
+        return web.Response(body=frame, content_type="image/jpeg")
+
+    app = web.Application()
+    app.router.add_get("/snap.jpg", snapshot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield int(runner.addresses[0][1])
+    finally:
+        await runner.cleanup()
+
+
+async def test_camera_settings(
+    peer: Peer, session: aiohttp.ClientSession, jpeg_server: int
+) -> None:
+    """A webcam configured as 'localhost' on the OctoPrint host is reached through that host."""
+    status, body = await peer.admin(
+        session,
+        "POST",
+        "api/settings",
+        {
+            "plugins": {
+                "classicwebcam": {
+                    "snapshot": f"http://localhost:{jpeg_server}/snap.jpg",
+                    "stream": "/webcam/?action=stream",
+                }
+            }
+        },
+    )
+    assert status == 200, body
     async with OctoPrintClient(
         peer.host, api_key=peer.admin_key, port=peer.port, session=session, use_push=False
     ) as client:
-        if isinstance(peer, RealOctoPrint):
-            # a fresh OctoPrint has the classic webcam with empty URLs
-            assert client.camera.kind is CameraKind.NONE
-            with pytest.raises(PrinterNotSupportedError):
-                await client.snapshot()
-        else:
-            assert client.camera.kind is CameraKind.MJPEG
-            assert (await client.snapshot())[:2] == b"\xff\xd8"
+        assert client.camera.kind is CameraKind.MJPEG
+        assert client.camera.snapshot_url == f"http://127.0.0.1:{jpeg_server}/snap.jpg"
+        assert client.camera.stream_url == f"http://127.0.0.1:{peer.port}/webcam/?action=stream"
+        assert (await client.snapshot())[:2] == b"\xff\xd8"
+    status, body = await peer.admin(
+        session,
+        "POST",
+        "api/settings",
+        {"plugins": {"classicwebcam": {"snapshot": "", "stream": ""}}},
+    )
+    assert status == 200, body
+    async with OctoPrintClient(
+        peer.host, api_key=peer.admin_key, port=peer.port, session=session, use_push=False
+    ) as client:
+        assert client.camera.kind is CameraKind.NONE
+        with pytest.raises(PrinterNotSupportedError):
+            await client.snapshot()
 
 
 def test_sim_peer_is_the_simulator() -> None:

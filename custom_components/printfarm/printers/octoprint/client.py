@@ -16,6 +16,7 @@ import json as jsonlib
 import logging
 import time
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -119,6 +120,10 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         self.use_push = use_push
         #: Seconds without any push message before the socket counts as dead.
         self.push_silence_timeout = 30.0
+        #: Seconds between consistency polls while push is alive.
+        self.push_poll_interval = 30.0
+        #: Seconds before a dead push socket is tried again.
+        self.push_retry_interval = 60.0
         self.version: VersionInfo | None = None
         self.connection_info: ConnectionInfo | None = None
         self._fast_until = 0.0
@@ -129,6 +134,7 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         self._push: PushSession | None = None
         self._job_key: tuple[str | None, str | None] | None = None
         self._thumbnail_url: str | None = None
+        self._thumbnail_for: str | None = None
 
     def __repr__(self) -> str:
         """Never show the API key."""
@@ -299,28 +305,42 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
             return
         self._push = push
 
+    def _start_push_task(self) -> asyncio.Task[None] | None:
+        if self._push is None:
+            return None
+        task = asyncio.create_task(
+            self._push.run(self.push_silence_timeout), name=f"octoprint push {self.host}"
+        )
+        task.add_done_callback(lambda _: self._kick.set())  # poll at once when push dies
+        return task
+
     async def _listen(self) -> None:
-        """Poll (and read pushes) until the connection is lost."""
-        push_task: asyncio.Task[None] | None = None
-        if self._push is not None:
-            push_task = asyncio.create_task(
-                self._push.run(self.push_silence_timeout), name=f"octoprint push {self.host}"
-            )
+        """Poll (and read pushes) until the connection is lost.
+
+        While the push socket is alive, polling slows to ``push_poll_interval``
+        (a consistency check); when it dies, polling takes over and the socket
+        is tried again every ``push_retry_interval`` seconds.
+        """
+        push_task = self._start_push_task()
+        push_retry_at = time.monotonic() + self.push_retry_interval
         try:
             while True:
-                interval = (
-                    self.fast_poll_interval
-                    if time.monotonic() < self._fast_until
-                    else self.poll_interval
-                )
                 if push_task is not None and push_task.done():
-                    # push died (silence, closed socket): poll on, try it again on reconnect
-                    exc = push_task.exception()
-                    _LOGGER.debug("Push from %s ended: %s", self.host, exc)
+                    exc = None if push_task.cancelled() else push_task.exception()
+                    _LOGGER.debug("Push from %s ended (%s); polling", self.host, exc)
                     push_task = None
-                    if self._push is not None:
-                        await self._push.close()
-                        self._push = None
+                    await self._teardown()
+                    push_retry_at = time.monotonic() + self.push_retry_interval
+                if push_task is None and self.use_push and time.monotonic() >= push_retry_at:
+                    await self._open_push()
+                    push_task = self._start_push_task()
+                    push_retry_at = time.monotonic() + self.push_retry_interval
+                if time.monotonic() < self._fast_until:
+                    interval = self.fast_poll_interval
+                elif push_task is not None:
+                    interval = max(self.poll_interval, self.push_poll_interval)
+                else:
+                    interval = self.poll_interval
                 self._kick.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(interval):
@@ -461,12 +481,12 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         if job.file_path is None or job.file_origin is None:
             return
         key = f"{job.file_origin}/{job.file_path}"
-        if getattr(self, "_thumb_for", None) == key:
+        if self._thumbnail_for == key:
             return
-        self._thumb_for = key
+        self._thumbnail_for = key
         url = None
         with contextlib.suppress(PrinterProtocolError):
-            status, body = await self._request("GET", f"api/files/{key}")
+            status, body = await self._request("GET", f"api/files/{quote(key, safe='/')}")
             if status == 200:
                 url = as_str(as_dict(body).get("thumbnail"))
         self._thumbnail_url = str(self.base_url.join(URL(url))) if url else None
