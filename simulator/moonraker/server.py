@@ -72,7 +72,7 @@ class MoonrakerSimulator(SimulatedPrinter):
         extra = options.extra
         self.api_key: str | None = extra.get("api_key")
         self.name = options.name or f"moonraker-sim-{options.index}"
-        self.hostname = f"sim-klipper-{options.index}"
+        self.hostname = self.name  # Klipper reports the host name; the farm name stands in
         self.machine_id = f"{0x5EED0000 + options.index:032x}"
         self.restart_delay = float(extra.get("restart_delay", 0.3))
         self.machine = MachineState(

@@ -76,7 +76,7 @@ async def test_connect_reads_identity_capabilities_and_state(client: MoonrakerCl
     info = client.info
     assert info.kind is PrinterKind.MOONRAKER
     assert info.unique_id == "0000000000000000000000005eed0000"
-    assert info.name == "sim-klipper-0"
+    assert info.name == "moonraker-sim-0"
     assert info.firmware == "v0.12.0-sim"
     caps = client.capabilities
     assert caps.camera is CameraKind.MJPEG

@@ -400,12 +400,22 @@ class MoonrakerClient(PrinterClient):
         )
 
     async def start_print(self, filename: str) -> None:
-        """Start printing a file from the gcodes root; confirmed by ``printing``."""
+        """Start printing a file from the gcodes root; confirmed by ``print_stats``.
+
+        A short job may go from standby to ``complete`` (or ``error``) between
+        two pushes, so a finished state for this file that arrives after the
+        call also confirms the start.
+        """
         self._require_control("start")
+        before = self._state
         await self._call("printer.print.start", {"filename": filename})
+        ended = (PrintStatus.FINISHED, PrintStatus.ERROR)
         await self._confirm(
             lambda s: s.job == filename
-            and s.status in (PrintStatus.PRINTING, PrintStatus.FINISHED, PrintStatus.ERROR),
+            and (
+                s.status in (PrintStatus.PRINTING, PrintStatus.PAUSED)
+                or (s is not before and s.status in ended)
+            ),
             "start",
         )
 
