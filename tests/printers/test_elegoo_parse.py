@@ -323,6 +323,16 @@ def test_ticks_unit_is_measured_while_printing(
     assert ticks.locked
 
 
+@pytest.mark.parametrize("per_second", [30.0, 60.0, 100.0])
+def test_accelerated_clock_keeps_the_guess(per_second: float) -> None:
+    clock = FakeClock()
+    ticks = TicksClock(clock)
+    ticks.seconds_per_tick(Flavor.FDM, ticks_report(100 * per_second, 9000), printing=True)
+    clock.now += 5
+    result = ticks.seconds_per_tick(Flavor.FDM, ticks_report(105 * per_second, 9000), printing=True)
+    assert (result, ticks.locked) == (1.0, False)
+
+
 def test_ticks_unit_is_not_measured_across_a_pause() -> None:
     clock = FakeClock()
     ticks = TicksClock(clock)

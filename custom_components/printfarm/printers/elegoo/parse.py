@@ -351,7 +351,8 @@ class TicksClock:
     Starts from the flavor's convention (Centauri Carbon: s, spec/resin: ms),
     switches to ms at once for implausibly long jobs, and locks the unit as
     soon as ``CurrentTicks`` is seen advancing against the wall clock while
-    printing (about 1 per second, or about 1000 per second).
+    printing (about 1 per second, or about 1000 per second; rates far from
+    both, such as a simulator's accelerated clock, leave the guess alone).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -392,9 +393,10 @@ class TicksClock:
         if elapsed < 2.0 or current == before:
             return
         rate = (current - before) / elapsed
-        if rate > 50:
+        # Narrow bands: a simulator running its clock fast must not be taken for ms.
+        if 300 < rate < 3000:
             self._locked = 0.001
-        elif 0.2 < rate < 5:
+        elif 0.3 < rate < 3:
             self._locked = 1.0
         self._sample = (now, current)
 
