@@ -98,7 +98,7 @@ def build_objects(snap: Snapshot, machine: MachineState) -> dict[str, dict[str, 
             "print_duration": float(progress * machine.job_duration_s) if has_job else 0.0,
             "filament_used": round(progress * 4800.0, 3) if has_job else 0.0,
             "state": state,
-            "message": snap.error or "" if phase is Phase.ERROR else "",
+            "message": (snap.error or "") if phase is Phase.ERROR else "",
             "info": {
                 "total_layer": snap.total_layers if has_job else None,
                 "current_layer": snap.layer if has_job else None,

@@ -559,7 +559,10 @@ class MoonrakerSimulator(SimulatedPrinter):
         await asyncio.sleep(self.restart_delay / 2)
         self.machine.klippy_state = "startup"
         self.machine.klippy_message = "Printer is not ready"
+        # a restarted Klippy has forgotten any job: print_stats is back to standby
         with contextlib.suppress(JobError):
+            if self.job.phase in ACTIVE:
+                self.job.cancel()
             self.job.clear()
         await asyncio.sleep(self.restart_delay / 2)
         self.machine.klippy_state = "ready"

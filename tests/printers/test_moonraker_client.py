@@ -394,3 +394,14 @@ async def test_close_is_idempotent_and_offline(client: MoonrakerClient) -> None:
     assert client.state.status is PrintStatus.OFFLINE
     with pytest.raises(PrinterConnectionError):
         await client.refresh()
+
+
+async def test_firmware_restart_from_ready_waits_for_the_restart(
+    client: MoonrakerClient, sim: MoonrakerSimulator
+) -> None:
+    seen: list[str | None] = []
+    client.add_listener(lambda s: seen.append(s.native_status))
+    await client.firmware_restart()
+    assert "disconnected" in seen
+    assert client.state.native_status == "standby"
+    assert client.state.control_available

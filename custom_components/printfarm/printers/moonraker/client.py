@@ -505,9 +505,14 @@ class MoonrakerClient(PrinterClient):
         """FIRMWARE_RESTART; returns once Klippy is ready again."""
         if not self._state.connected:
             raise PrinterConnectionError(f"firmware restart: printer {self.host} is offline")
+        was_ready = self._state.control_available
         with contextlib.suppress(PrinterConnectionError):
             # Moonraker may drop the reply when Klippy goes away mid-call.
             await self._call("printer.firmware_restart")
+        if was_ready:
+            # From ready, "ready" only confirms once Klippy has been away.
+            with contextlib.suppress(TimeoutError):
+                await self.wait_for_state(lambda s: not s.control_available, 10.0)
         await self._confirm(
             lambda s: s.control_available and s.native_status not in (None, "shutdown", "error"),
             "firmware restart",
