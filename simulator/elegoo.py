@@ -18,7 +18,8 @@
 Options (``SimOptions.extra``): ``idle_timeout``, ``max_clients``,
 ``status_period``, ``tick_interval``, ``frame_interval``, ``mainboard_id``,
 ``firmware``, ``discovery_port``, ``video_port``, ``ticks_ms`` (report
-ticks in ms like the spec says), ``ignore_changes_while_printing`` (fw
+ticks in ms like the spec says), ``send_attributes`` (false: a firmware that
+never sends its attributes), ``ignore_changes_while_printing`` (fw
 1.1.29: light and temperature changes are acked but ignored during a job).
 """
 
@@ -83,6 +84,7 @@ class ElegooSimulator(SimulatedPrinter):
         self.tick_interval = float(extra.get("tick_interval", 0.5))
         self.frame_interval = float(extra.get("frame_interval", 0.2))
         self.ticks_ms = bool(extra.get("ticks_ms", False))
+        self.send_attributes = bool(extra.get("send_attributes", True))
         self.ignore_changes_while_printing = bool(extra.get("ignore_changes_while_printing", False))
         self.mainboard_id = str(extra.get("mainboard_id") or f"e1e90000cc01{options.index:020x}")
         self.firmware = str(extra.get("firmware", "V1.1.29"))
@@ -247,7 +249,7 @@ class ElegooSimulator(SimulatedPrinter):
         self._conns.add(conn)
         await self._notify_changed()
         # The printer announces itself to a new client, except while paused or failed.
-        if self.job.phase not in (Phase.PAUSED, Phase.ERROR):
+        if self.send_attributes and self.job.phase not in (Phase.PAUSED, Phase.ERROR):
             await self._send(conn, self._attributes_message())
         try:
             async for msg in ws:
@@ -280,7 +282,7 @@ class ElegooSimulator(SimulatedPrinter):
         await self._send(conn, self._response(cmd, request_id, {"Ack": ack, **extra}))
         if cmd == 0:
             await self._send(conn, self._status_message())
-        elif cmd == 1:
+        elif cmd == 1 and self.send_attributes:
             await self._send(conn, self._attributes_message())
         await self._notify_changed()
 

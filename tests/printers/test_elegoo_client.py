@@ -348,6 +348,25 @@ async def test_failure_is_reported(make_sim: SimFactory, make_client: ClientFact
     assert (await client.refresh()).error == "printer error code 1"
 
 
+async def test_identity_from_status_when_attributes_never_come(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
+    _sim, line = await make_sim(send_attributes=False)
+    client = await make_client(line, request_timeout=0.5)
+    assert client.info.unique_id == line["serial"]
+    assert client.info.name == "Elegoo 127.0.0.1"
+    assert client.state.status is PrintStatus.PREPARING
+    assert client.capabilities.camera is CameraKind.MJPEG  # FDM by its status fields
+
+
+async def test_ticks_in_milliseconds(make_sim: SimFactory, make_client: ClientFactory) -> None:
+    _sim, line = await make_sim(ticks_ms=True, duration_s=36000.0)
+    client = await make_client(line)
+    # 10 h in ms is beyond any plausible count of seconds: read as ms at once
+    assert client.state.remaining_s is not None
+    assert 35000 <= client.state.remaining_s <= 36000
+
+
 async def test_refresh_attributes_follows_a_rename(
     make_sim: SimFactory, make_client: ClientFactory
 ) -> None:

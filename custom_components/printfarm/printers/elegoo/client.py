@@ -280,9 +280,13 @@ class ElegooClient(PrinterClient):
             aiohttp.WSMsgType.CLOSING,
             aiohttp.WSMsgType.CLOSED,
         ):
+            hint = (
+                "; a printer already serving its maximum of clients closes new ones at once"
+                if self._opening
+                else ""
+            )
             raise PrinterConnectionError(
-                f"{self.host} closed the websocket (code {ws.close_code}); "
-                "a printer serving its maximum of clients closes new ones at once"
+                f"{self.host} closed the websocket (code {ws.close_code}){hint}"
             )
         if msg.type is aiohttp.WSMsgType.ERROR:
             raise PrinterConnectionError(f"websocket error from {self.host}: {msg.data}")
@@ -388,7 +392,8 @@ class ElegooClient(PrinterClient):
         changes["extra"] = {**self._state.extra, **updates}
         if connected is not None:
             changes["connected"] = connected
-            changes.setdefault("status", self._state.status)
+            if "status" not in changes and self._state.status is PrintStatus.OFFLINE:
+                changes["status"] = PrintStatus.IDLE  # reachable, but it did not say more
         self._update_state(**changes)
 
     def _load_identity(self, attrs: AttributesReport | None, status: StatusReport) -> None:
