@@ -258,6 +258,23 @@ async def test_video_stream_is_off_until_enabled(
     await sim.wait_until(lambda: sim.streams == 0)
 
 
+async def test_snapshot_leaves_a_held_stream_alone(
+    make_sim: SimFactory, make_client: ClientFactory, session: aiohttp.ClientSession
+) -> None:
+    sim, line = await make_sim()
+    client = await make_client(line)
+    url = await client.enable_video(on=True)
+    async with session.get(url) as viewer:
+        assert viewer.status == 200
+        await sim.wait_until(lambda: sim.streams == 1)
+        with pytest.raises(PrinterCommandError) as err:
+            await client.snapshot()
+        assert err.value.reason == "camera_busy"
+        assert sim.video_enabled  # the viewer's stream was not switched off
+    await client.enable_video(on=False)
+    assert not sim.video_enabled
+
+
 async def test_reconnects_after_the_printer_drops_an_idle_client(
     make_sim: SimFactory, make_client: ClientFactory
 ) -> None:

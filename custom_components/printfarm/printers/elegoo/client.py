@@ -122,6 +122,7 @@ class ElegooClient(PrinterClient):
         self._error_code: int | None = None  # from sdcp/error, kept while the job is failed
         self._send_lock = asyncio.Lock()
         self._camera_lock = asyncio.Lock()
+        self._video_held = False  # enable_video(on=True) was called by a stream user
         self._attributes: AttributesReport | None = None
         self._opening_status: StatusReport | None = None
         self._opening = False
@@ -604,8 +605,14 @@ class ElegooClient(PrinterClient):
         """Switch the MJPEG server on or off (Cmd 386); return the stream URL.
 
         Only one stream may be open at a time, and an open stream counts
-        against the printer's client limit: switch it off when done.
+        against the printer's client limit: switch it off when done. While it
+        is switched on here, ``snapshot()`` leaves it on.
         """
+        url = await self._switch_video(on=on)
+        self._video_held = on
+        return url
+
+    async def _switch_video(self, *, on: bool) -> str:
         data = await self._request(Cmd.VIDEO, {"Enable": 1 if on else 0})
         reported = as_str(data.get("VideoUrl"))
         if not reported:
@@ -615,15 +622,24 @@ class ElegooClient(PrinterClient):
         return str(url.with_host(self.host))
 
     async def snapshot(self) -> bytes:
-        """Open the camera, read one JPEG from the MJPEG stream, then release it."""
+        """Open the camera, read one JPEG from the MJPEG stream, then release it.
+
+        Raises PrinterCommandError ``camera_busy`` when another viewer holds
+        the printer's only stream.
+        """
         if self._camera.kind is CameraKind.NONE:
             raise PrinterNotSupportedError(f"{self.host} has no camera")
         session = self._ensure_session()
         async with self._camera_lock:
-            url = await self.enable_video(on=True)
+            url = await self._switch_video(on=True)
             try:
                 timeout = aiohttp.ClientTimeout(total=self.request_timeout)
                 async with session.get(url, timeout=timeout) as response:
+                    if response.status == 503:
+                        raise PrinterCommandError(
+                            "the camera's only stream is in use by another viewer",
+                            reason="camera_busy",
+                        )
                     if response.status != 200:
                         raise PrinterProtocolError(
                             f"the video stream answered HTTP {response.status}"
@@ -632,5 +648,6 @@ class ElegooClient(PrinterClient):
             except (aiohttp.ClientError, OSError, TimeoutError) as err:
                 raise PrinterConnectionError(f"cannot read the video stream: {err}") from err
             finally:
-                with contextlib.suppress(PrinterError):
-                    await self.enable_video(on=False)
+                if not self._video_held:
+                    with contextlib.suppress(PrinterError):
+                        await self._switch_video(on=False)
