@@ -99,8 +99,8 @@ def info(identity: Identity) -> dict[str, Any]:
             "nozzle_diameter": 0.4,
             "min_extrusion_temp": 170,
             "serial": identity.serial,
-            "hostname": identity.hostname,
-            "port": 443,
+            "hostname": "connect.prusa3d.com",  # Prusa-Link reports its Connect server here
+            "port": 0,
         }
     return {
         "nozzle_diameter": 0.4,

@@ -91,6 +91,27 @@ def test_info_shapes(
     assert info.nozzle_diameter == 0.4
 
 
+def test_prusa_link_info_host_name_is_the_connect_server() -> None:
+    """Prusa-Link 0.8.1 (run here) reports its Prusa Connect host, not its own name."""
+    info = parse_info(
+        {
+            "name": "peer",
+            "location": "loopback",
+            "farm_mode": False,
+            "network_error_chime": False,
+            "nozzle_diameter": None,
+            "min_extrusion_temp": 170,
+            "serial": None,
+            "hostname": "connect.prusa3d.com",
+            "port": 0,
+        }
+    )
+    assert info.hostname is None
+    assert info.connect_hostname == "connect.prusa3d.com"
+    assert info.serial is None
+    assert info.name == "peer"
+
+
 @pytest.mark.parametrize(
     ("name", "state", "job_id", "progress", "nozzle", "fan_print"),
     [

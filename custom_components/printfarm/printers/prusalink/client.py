@@ -152,8 +152,9 @@ class PrusaLinkClient(PrinterClient):
             ) from err
         self.version, self.link_info = version, info
         self.cameras = await self._load_cameras()
-        unique_id = info.serial or info.hostname or version.hostname or self.host
-        name = info.name or info.hostname or version.hostname or f"Prusa {self.host}"
+        hostname = version.hostname or info.hostname
+        unique_id = info.serial or hostname or self.host
+        name = info.name or hostname or f"Prusa {self.host}"
         firmware = version.firmware or (f"PrusaLink {version.server}" if version.server else None)
         self._info = PrinterInfo(
             kind=self.kind,

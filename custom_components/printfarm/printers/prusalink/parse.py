@@ -119,7 +119,8 @@ class LinkInfo:
     """``GET /api/v1/info``: identity and fixed hardware facts."""
 
     serial: str | None = None
-    hostname: str | None = None
+    hostname: str | None = None  # the printer's own host name
+    connect_hostname: str | None = None  # Prusa-Link: the Prusa Connect server
     name: str | None = None
     location: str | None = None
     nozzle_diameter: float | None = None
@@ -208,10 +209,23 @@ def parse_version(data: dict[str, Any]) -> VersionInfo:
 
 
 def parse_info(data: dict[str, Any]) -> LinkInfo:
-    """Parse ``/api/v1/info``."""
+    """Parse ``/api/v1/info``.
+
+    Quirk: Prusa-Link 0.8 fills ``hostname`` and ``port`` from its Prusa
+    Connect settings (``connect.prusa3d.com``, port 0 or 443), not with the
+    Pi's own name. That form is recognised by an integer ``port`` next to the
+    Prusa-Link-only ``network_error_chime``, and its host name is kept apart
+    so it can never become the printer's identity.
+    """
+    hostname = as_str(data.get("hostname"))
+    port = data.get("port")
+    is_connect = (
+        "network_error_chime" in data and isinstance(port, int) and not isinstance(port, bool)
+    )
     return LinkInfo(
         serial=as_str(data.get("serial")),
-        hostname=as_str(data.get("hostname")),
+        hostname=None if is_connect else hostname,
+        connect_hostname=hostname if is_connect else None,
         name=as_str(data.get("name")),
         location=as_str(data.get("location")),
         nozzle_diameter=as_float(data.get("nozzle_diameter")),
