@@ -161,7 +161,8 @@ def select(objects: dict[str, dict[str, Any]], wanted: dict[str, Any]) -> dict[s
             continue
         values = objects[name]
         if isinstance(fields, list):
-            result[name] = {k: v for k, v in values.items() if k in fields}
+            # Moonraker answers a requested field the object lacks with null
+            result[name] = {k: values.get(k) for k in fields}
         else:
             result[name] = dict(values)
     return result

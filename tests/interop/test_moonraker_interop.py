@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -209,3 +210,67 @@ async def _scenario(client: MoonrakerClient, target: Target) -> None:
     # the subscription was renewed: a new target shows up again
     await client.set_bed_target(55)
     assert client.state.bed_target == 55
+
+
+def _shape(value: Any) -> Any:
+    """Field names and JSON types, numbers merged (Klipper mixes 0 and 0.0)."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+async def _raw_shapes(port: int, api_key: str, filename: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session:
+        client = MoonrakerClient("127.0.0.1", port, api_key=api_key, session=session)
+        await client.connect()
+        try:
+            shapes: dict[str, Any] = {"objects": _shape(client._objects)}
+            for method, params in (
+                ("server.info", None),
+                ("printer.info", None),
+                ("server.webcams.list", None),
+                ("server.files.metadata", {"filename": filename}),
+            ):
+                shapes[method] = _shape(await client._call(method, params))
+            return shapes
+        finally:
+            await client.close()
+
+
+async def test_simulator_shapes_match_real(tmp_path: Path) -> None:
+    """Same field names and value types from both peers (idle, after an upload)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    png = solid_png(16, 16, (10, 20, 30))
+    text = sliced_gcode(SHORT_JOB_LINES, png)
+    peer = await start_peer(tmp_path / "moonraker")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _upload(session, Target(peer.port, peer.api_key), "shape.gcode", text)
+        real = await _raw_shapes(peer.port, peer.api_key, "shape.gcode")
+    finally:
+        await peer.stop()
+    sim = MoonrakerSimulator(
+        PrintJob(start_printing=False), FrameSource(), SimOptions(extra={"api_key": "k"})
+    )
+    line = await sim.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _upload(session, Target(line["port"], "k"), "shape.gcode", text)
+        simulated = await _raw_shapes(line["port"], "k", "shape.gcode")
+    finally:
+        await sim.stop()
+    assert simulated["objects"] == real["objects"]
+    for method in ("server.info", "printer.info"):
+        assert set(simulated[method]) == set(real[method]), method
+    assert simulated["server.webcams.list"] == real["server.webcams.list"]
+    sim_meta, real_meta = simulated["server.files.metadata"], real["server.files.metadata"]
+    for key in ("size", "modified", "uuid", "slicer", "estimated_time", "thumbnails", "filename"):
+        assert sim_meta.get(key) == real_meta.get(key), key
