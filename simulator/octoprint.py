@@ -10,7 +10,8 @@ webcam (``/webcam/?action=snapshot`` and ``?action=stream``).
 
 Extra options (``SimOptions.extra``): ``api_key``, ``appkey_auto_approve``
 (approve a pending app key after this many polls; None = wait for a
-decision), ``appkey_rate_limit`` (enforce OctoPrint's 3 requests/minute).
+decision), ``appkey_rate_limit`` (enforce OctoPrint's 3 requests/minute),
+``thumbnails`` (job files carry a slicer-thumbnail plugin's ``thumbnail``; on by default).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class OctoPrintSimulator(SimulatedPrinter):
         self.printer_connected = job.phase is not Phase.ERROR
         self.appkey_auto_approve: int | None = extra.get("appkey_auto_approve")
         self.appkey_rate_limit: bool = bool(extra.get("appkey_rate_limit", False))
+        self.thumbnails: bool = bool(extra.get("thumbnails", True))
         self.app_keys: dict[str, str] = {}  # key -> app name
         self._pending: dict[str, dict[str, Any]] = {}  # app token -> request
         self._granted: dict[str, str] = {}  # app token -> key (handed out once)
@@ -112,6 +114,7 @@ class OctoPrintSimulator(SimulatedPrinter):
                 web.post("/api/login", self._login),
                 web.get("/sockjs/websocket", self._websocket),
                 web.get("/webcam/", self._webcam),
+                web.get("/plugin/prusaslicerthumbnails/thumbnail/{name}", self._thumbnail),
                 web.get("/plugin/appkeys/probe", self._appkeys_probe),
                 web.post("/plugin/appkeys/request", self._appkeys_request),
                 web.get("/plugin/appkeys/request/{token}", self._appkeys_poll),
@@ -467,7 +470,12 @@ class OctoPrintSimulator(SimulatedPrinter):
 
     def _file_entry(self, name: str) -> dict[str, Any]:
         base = f"http://{self.options.host}:{self.port}"
-        return {
+        extra: dict[str, Any] = {}
+        if self.thumbnails:
+            # the shape the PrusaSlicer-thumbnails plugin adds: relative, with a cache buster
+            extra["thumbnail"] = f"plugin/prusaslicerthumbnails/thumbnail/{name}.jpg?1795238616"
+            extra["thumbnail_src"] = "prusaslicerthumbnails"
+        return extra | {
             "date": 1795238616,
             "display": name,
             "name": name,
@@ -531,6 +539,12 @@ class OctoPrintSimulator(SimulatedPrinter):
         )
 
     # ------------------------------------------------------------ webcam
+
+    async def _thumbnail(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"].removesuffix(".jpg")
+        if not self.thumbnails or name != self.job.file:
+            return web.Response(status=404)
+        return web.Response(body=self.camera.frame(), content_type="image/jpeg")
 
     async def _webcam(self, request: web.Request) -> web.StreamResponse:
         action = request.query.get("action")

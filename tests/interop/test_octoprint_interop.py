@@ -97,6 +97,7 @@ async def test_print_cycle(peer: Peer, session: aiohttp.ClientSession) -> None:
     )
     async with client:
         assert detect_flavour(await client.identify()) == "octoprint"
+        assert client._push is not None  # passive login + socket auth worked
         assert client.info.firmware == "OctoPrint 1.11.8"
         # OctoPrint is up, the printer is not connected to it: offline, not a failure
         state = client.state

@@ -27,6 +27,7 @@ from custom_components.printfarm.printers.octoprint import (
     OctoPrintClient,
     create,
 )
+from custom_components.printfarm.printers.octoprint.parse import parse_current
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import Phase, PrintJob
@@ -247,8 +248,48 @@ async def test_snapshot_and_camera_urls(
         assert client.camera.stream_url == f"http://127.0.0.1:{sim.port}/webcam/?action=stream"
         frame = await client.snapshot()
         assert frame[:2] == b"\xff\xd8"
-        assert frame == sim.camera.frame() or frame[:2] == b"\xff\xd8"
-        assert await client.thumbnail() is None
+        assert client.state.thumbnail_id is not None
+        assert "prusaslicerthumbnails" in client.state.thumbnail_id
+        thumb = await client.thumbnail()
+        assert thumb is not None
+        assert thumb[:2] == b"\xff\xd8"
+
+
+async def test_no_thumbnail_plugin(session: aiohttp.ClientSession) -> None:
+    sim, _ = await start_sim(thumbnails=False)
+    try:
+        async with make_client(sim, session) as client:
+            assert client.state.thumbnail_id is None
+            assert await client.thumbnail() is None
+    finally:
+        await sim.stop()
+
+
+@pytest.mark.parametrize("phase", ["printing", "paused", "error", "offline", "finished"])
+async def test_poll_and_push_agree(
+    sim: OctoPrintSimulator, session: aiohttp.ClientSession, phase: str
+) -> None:
+    """The same printer read by poll and by push gives the same state (no flapping)."""
+    async with make_client(sim, session, poll_interval=3600.0) as client:
+        if phase == "paused":
+            sim.job.pause()
+        elif phase == "error":
+            sim.job.fail(MAXTEMP)
+        elif phase == "offline":
+            sim.printer_connected = False
+        elif phase == "finished":
+            sim.job.speed = 1e6
+        sim.job.tick()
+        sim.job.speed = 0.0  # freeze the clock: both reads see the same instant
+        polled = await client.refresh()
+        client._on_push(*_push_args(sim._current()))
+        assert client.state == polled
+        assert polled.status.value == phase
+
+
+def _push_args(payload: dict[str, Any]) -> tuple[Any, ...]:
+    current = parse_current(payload)
+    return current.text, current.flags, current.job, (current.tool0, current.bed, current.chamber)
 
 
 async def test_no_camera_is_not_supported(

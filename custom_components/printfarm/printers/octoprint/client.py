@@ -442,7 +442,7 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         printer_offline = (
             (printer_text is None and not flags)
             or flags.get("closedOrError", False)
-            or (bool(flags) and not flags.get("operational", False))
+            or flags.get("operational") is False
             or mapped is PrintStatus.OFFLINE
         )
         key = (job.file_origin, job.file_path)
@@ -453,15 +453,18 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         status = job_outcome(previous, mapped, job.completion)
         # the same error text whether it came by poll or by push (no flapping):
         # OctoPrint's own error string; the 409 text only says "not operational"
-        error = job.error if status in (PrintStatus.ERROR, PrintStatus.OFFLINE) else None
-        if status is PrintStatus.ERROR and error is None:
-            error = printer_error or native
-        active_job = status is not PrintStatus.OFFLINE or job.file_display is not None
+        error = None
+        if status in (PrintStatus.ERROR, PrintStatus.OFFLINE):
+            error = job.error or (printer_error if printer_text is not None else None)
+            if status is PrintStatus.ERROR and error is None:
+                error = native
+        if printer_offline:
+            tool0 = bed = chamber = None  # nothing is measured without the printer
         self._update_state(
             connected=True,
             status=status,
             native_status=native,
-            progress=job.completion if active_job else None,
+            progress=job.completion,
             remaining_s=job.print_time_left,
             elapsed_s=job.print_time,
             job=job.file_display,
