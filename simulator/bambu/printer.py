@@ -85,7 +85,9 @@ class BambuSimulator(SimulatedPrinter):
         self.frame_interval: float = float(extra.get("frame_interval", 1.0))
         #: Tests set this to make the printer go silent (broker stays up).
         self.muted = False
+        #: Every request received (also while muted); the event is set on each one.
         self.requests: list[dict[str, Any]] = []
+        self.request_arrived = asyncio.Event()
         self._folder: Path | None = None
         self._broker: Mosquitto | None = None
         self._mqtt: AsyncMqtt | None = None
@@ -286,9 +288,12 @@ class BambuSimulator(SimulatedPrinter):
             message = json.loads(payload)
         except ValueError:
             return
-        if not isinstance(message, dict) or self.muted:
+        if not isinstance(message, dict):
             return
         self.requests.append(message)
+        self.request_arrived.set()
+        if self.muted:
+            return
         for cls, body in message.items():
             if isinstance(body, dict) and isinstance(body.get("command"), str):
                 self._handle(cls, body)

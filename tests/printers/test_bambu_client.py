@@ -381,6 +381,21 @@ async def test_broker_restart_reconnects(make_sim: SimFactory, make_client: Clie
     assert now(client).status is PrintStatus.PAUSED
 
 
+async def test_command_in_flight_fails_fast_when_the_connection_drops(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
+    sim, line = await make_sim("P1S")
+    client = await make_client(line)
+    await client.wait_for_state(printing, 10)
+    sim.muted = True  # the printer will neither act nor answer
+    sim.request_arrived.clear()
+    pause = asyncio.create_task(client.pause())
+    await asyncio.wait_for(sim.request_arrived.wait(), 5)
+    await sim.restart_broker()
+    with pytest.raises(PrinterConnectionError, match="connection lost"):
+        await asyncio.wait_for(pause, 5)  # well before the 10 s confirm timeout
+
+
 # ------------------------------------------------------------ start states
 
 

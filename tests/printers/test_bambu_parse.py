@@ -185,6 +185,8 @@ def test_h2d_two_extruders_unpacked() -> None:
         {"id": 1, "temp": 40.0, "target": 0.0},
     ]
     assert fields["extra"]["stage"] == "cleaning_nozzle_tip"
+    assert fields["extra"]["liveview"] is False  # rtsp_url "disable": LAN liveview is off
+    assert parse("x1c_full_finish.json", "X1C")["extra"]["liveview"] is True
     assert fields["authorization_required"] is True  # fun 41AFFF9CFF has bit 0x20000000
 
 

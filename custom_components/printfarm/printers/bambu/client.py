@@ -181,6 +181,7 @@ class BambuClient(PrinterClient):
             on_message=self._on_message,
             keepalive=KEEPALIVE_S,
             client_id=f"printfarm-{uuid.uuid4().hex[:12]}",
+            on_lost=self._on_lost,
         )
         await mqtt.connect(self.request_timeout)
         self._mqtt = mqtt
@@ -266,6 +267,14 @@ class BambuClient(PrinterClient):
             if not future.done():
                 future.cancel()
         self._replies.clear()
+        self._fail_report_waiters(PrinterConnectionError(f"{self.host}: connection closed"))
+
+    def _fail_report_waiters(self, error: PrinterError) -> None:
+        waiters, self._report_waiters = self._report_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
+                waiter.exception()  # retrieved: nobody may be waiting any more
 
     # ------------------------------------------------------------ messages
 
@@ -295,9 +304,26 @@ class BambuClient(PrinterClient):
             if isinstance(command, str):
                 self._resolve_reply(cls, command, body)
 
+    def _on_lost(self, why: str) -> None:
+        """Fail whatever waits for a report: none will come on this connection."""
+        error = PrinterConnectionError(f"{self.host}: connection lost ({why})")
+        self._fail_report_waiters(error)
+        for _, reply in self._replies.values():
+            if not reply.done():
+                reply.set_exception(error)
+                reply.exception()  # retrieved: the command may already have returned
+
     def _apply_report(self, body: Mapping[str, Any]) -> None:
         delta = {k: v for k, v in body.items() if k not in ("command", "sequence_id", "msg")}
         self._raw = deep_merge(self._raw, delta)
+        self._parse_raw()
+        waiters, self._report_waiters = self._report_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _parse_raw(self) -> None:
+        """Turn the merged report into state (again, when the model became known)."""
         try:
             fields = parse_print(self._raw, self._spec, time.time())
         except Exception:  # never let one odd report kill the connection
@@ -310,10 +336,6 @@ class BambuClient(PrinterClient):
         fields["control_available"] = not blocked
         fields["control_unavailable_reason"] = CONTROL_UNAVAILABLE_REASON if blocked else None
         self._update_state(**fields)
-        waiters, self._report_waiters = self._report_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     def _apply_version(self, body: Mapping[str, Any]) -> None:
         firmware, spec = parse_version(body)
@@ -321,6 +343,8 @@ class BambuClient(PrinterClient):
             self._firmware = firmware
         if spec is not None and not self._model_hinted and spec is not self._spec:
             self._spec = spec
+            if self._raw:
+                self._parse_raw()
         self._version_seen.set()
         if self._info is not None:
             self._refresh_identity()

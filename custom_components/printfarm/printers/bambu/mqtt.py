@@ -100,6 +100,7 @@ class AsyncMqtt:
         on_message: MessageHandler,
         keepalive: int = 30,
         client_id: str | None = None,
+        on_lost: Callable[[str], None] | None = None,
     ) -> None:
         """Prepare the connection; nothing is opened until ``connect()``."""
         self._host = host
@@ -107,6 +108,7 @@ class AsyncMqtt:
         self._ssl_context = ssl_context
         self._server_hostname = server_hostname
         self._on_message = on_message
+        self._on_lost = on_lost
         self._keepalive = keepalive
         self._client = _PreparedSocketClient(
             CallbackAPIVersion.VERSION2,
@@ -273,6 +275,8 @@ class AsyncMqtt:
             self._connack.exception()  # retrieved here: connect() may already be gone
         if self.lost is not None and not self.lost.done():
             self.lost.set_result(why)
+            if self._on_lost is not None:
+                self._on_lost(why)
 
     def _handle_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         assert self._loop is not None

@@ -260,6 +260,8 @@ def parse_print(raw: Mapping[str, Any], spec: ModelSpec, now: float) -> dict[str
         extra["nozzles"] = nozzles
     if (print_type := c.get("print_type", as_str)) is not None:
         extra["print_type"] = print_type
+    if (liveview := _liveview(raw)) is not None:
+        extra["liveview"] = liveview
     c.out["extra"] = extra
     return c.out
 
@@ -287,6 +289,17 @@ def _elapsed(c: _Collector, raw: Mapping[str, Any], now: float, status: Any) -> 
         c.out["elapsed_s"] = None
         return
     c.out["elapsed_s"] = max(0, int(now) - start)
+
+
+def _liveview(raw: Mapping[str, Any]) -> bool | None:
+    """Whether the RTSPS stream is on (H2 firmware keeps it off until "LAN only liveview")."""
+    ipcam = raw.get("ipcam")
+    url = ipcam.get("rtsp_url") if isinstance(ipcam, Mapping) else None
+    if url == "disable":
+        return False
+    if isinstance(url, str) and url.startswith("rtsps://"):
+        return True
+    return None
 
 
 def _chamber(c: _Collector, raw: Mapping[str, Any], spec: ModelSpec) -> None:
