@@ -116,6 +116,9 @@ class MoonrakerSimulator(SimulatedPrinter):
         app.router.add_post("/printer/print/start", self._http_rpc("printer.print.start"))
         app.router.add_post("/printer/emergency_stop", self._http_rpc("printer.emergency_stop"))
         app.router.add_post("/printer/firmware_restart", self._http_rpc("printer.firmware_restart"))
+        app.router.add_post("/printer/gcode/script", self._http_rpc("printer.gcode.script"))
+        app.router.add_get("/printer/objects/list", self._http_rpc("printer.objects.list"))
+        app.router.add_get("/printer/objects/query", self._objects_query)
         app.router.add_get("/access/info", self._access_info)
         app.router.add_post("/server/files/upload", self._upload)
         app.router.add_get("/server/files/gcodes/{path:.+}", self._gcode_file)
@@ -571,6 +574,23 @@ class MoonrakerSimulator(SimulatedPrinter):
         self._wake.set()
 
     # ------------------------------------------------------------- HTTP
+
+    async def _objects_query(self, request: web.Request) -> web.Response:
+        """``GET /printer/objects/query?print_stats&extruder=target,temperature``."""
+        if not self._authorized(request):
+            return self._unauthorized()
+        wanted = {
+            name: (value.split(",") if value else None) for name, value in request.query.items()
+        }
+        try:
+            result = await self._call("printer.objects.query", {"objects": wanted}, None)
+        except RpcError as err:
+            # Moonraker answers Klippy routes with 404 while Klippy is away
+            status = 404 if err.code == 503 else err.code
+            return web.json_response(
+                {"error": {"code": status, "message": str(err)}}, status=status
+            )
+        return web.json_response({"result": result})
 
     async def _access_info(self, request: web.Request) -> web.Response:
         return web.json_response(

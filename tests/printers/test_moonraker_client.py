@@ -405,3 +405,29 @@ async def test_firmware_restart_from_ready_waits_for_the_restart(
     assert "disconnected" in seen
     assert client.state.native_status == "standby"
     assert client.state.control_available
+
+
+async def test_simulator_http_routes(
+    sim: MoonrakerSimulator, session: aiohttp.ClientSession
+) -> None:
+    base = f"http://127.0.0.1:{sim.port}/"
+    async with session.get(base + "server/info") as resp:
+        assert resp.status == 401
+    headers = {"X-Api-Key": KEY}
+    async with session.get(
+        base + "printer/objects/query?print_stats&extruder=target", headers=headers
+    ) as resp:
+        status = (await resp.json())["result"]["status"]
+    assert status["print_stats"]["state"] == "printing"
+    assert status["extruder"] == {"target": 215.0}
+    async with session.post(
+        base + "printer/gcode/script", params={"script": "M140 S45"}, headers=headers
+    ) as resp:
+        assert (await resp.json()) == {"result": "ok"}
+    assert sim.job.bed_target == 45
+    sim.machine.klippy_state = "disconnected"
+    async with session.get(base + "printer/objects/query?webhooks", headers=headers) as resp:
+        assert resp.status == 404
+    async with session.get(base + "server/info", headers=headers) as resp:
+        info = (await resp.json())["result"]
+    assert info["klippy_connected"] is False
