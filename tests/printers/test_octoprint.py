@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 import dataclasses
+import logging
 from typing import Any
 
 import aiohttp
@@ -16,6 +18,7 @@ from custom_components.printfarm.printers import (
     ConnectionOptions,
     PrinterAuthError,
     PrinterCommandError,
+    PrinterConnectionError,
     PrinterKind,
     PrinterNotSupportedError,
     PrinterProtocolError,
@@ -486,3 +489,54 @@ async def test_unknown_state_and_wrong_types_do_not_crash(
         assert state.nozzle_target is None
         assert state.chamber_temp == 30.0
         assert client.capabilities.chamber_temperature
+
+
+async def test_half_open_server_times_out(session: aiohttp.ClientSession) -> None:
+    """A server that accepts and never answers is a connection error, not a hang."""
+    allow_loopback()
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def swallow(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = OctoPrintClient(
+        "127.0.0.1", api_key="k", port=port, session=session, request_timeout=0.3
+    )
+    try:
+        with pytest.raises(PrinterConnectionError):
+            await client.connect()
+        assert accepted
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+        await client.close()
+
+
+async def test_secrets_never_logged(
+    session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim, _ = await start_sim(appkey_auto_approve=0)
+    caplog.set_level(logging.DEBUG)
+    try:
+        wrong = OctoPrintClient(
+            "127.0.0.1", api_key="SECRETWRONGKEY", port=sim.port, session=session
+        )
+        with pytest.raises(PrinterAuthError) as err:
+            await wrong.connect()
+        assert "SECRETWRONGKEY" not in str(err.value)
+        assert "SECRETWRONGKEY" not in repr(wrong)
+        async with make_client(sim, session, use_push=True) as client:
+            await client.pause()
+            token = await client.request_app_key("printfarm")
+            granted = await client.poll_app_key(token)
+            assert granted is not None
+            sim.job.fail()
+            await client.wait_for_state(status_is(PrintStatus.ERROR), WAIT)
+        for secret in (sim.api_key, "SECRETWRONGKEY", granted):
+            assert secret not in caplog.text
+    finally:
+        await sim.stop()
