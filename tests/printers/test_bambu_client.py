@@ -23,6 +23,8 @@ from custom_components.printfarm.printers import (
     PrintStatus,
 )
 from custom_components.printfarm.printers.bambu import BambuClient, create
+from custom_components.printfarm.printers.bambu.mqtt import AsyncMqtt
+from custom_components.printfarm.printers.bambu.tls import client_context
 from custom_components.printfarm.printers.base import MAX_MESSAGE_BYTES
 from simulator.bambu import BambuSimulator, MosquittoMissingError
 from simulator.base import SimOptions
@@ -394,6 +396,61 @@ async def test_command_in_flight_fails_fast_when_the_connection_drops(
     await sim.restart_broker()
     with pytest.raises(PrinterConnectionError, match="connection lost"):
         await asyncio.wait_for(pause, 5)  # well before the 10 s confirm timeout
+
+
+@pytest.mark.parametrize(("model", "full"), [("X1C", True), ("P1S", False), ("H2D", False)])
+async def test_simulator_sends_full_or_delta_reports_like_the_model(
+    model: str, full: bool, make_sim: SimFactory
+) -> None:
+    sim, line = await make_sim(model)
+    reports: list[dict[str, Any]] = []
+    enough = asyncio.Event()
+
+    def collect(topic: str, payload: bytes) -> None:
+        body = json.loads(payload).get("print", {})
+        if body.get("command") == "push_status":
+            reports.append(body)
+            if len(reports) >= 6:
+                enough.set()
+
+    context = client_context(Path(line["extra"]["ca_file"]).read_text())
+    observer = AsyncMqtt(
+        line["host"],
+        line["port"],
+        username="bblp",
+        password=line["access_code"],
+        ssl_context=context,
+        server_hostname=sim.serial,
+        on_message=collect,
+    )
+    await observer.connect(5)
+    try:
+        observer.subscribe(f"device/{sim.serial}/report")
+        observer.publish(
+            f"device/{sim.serial}/request",
+            json.dumps({"pushing": {"sequence_id": "0", "command": "pushall"}}),
+        )
+        await asyncio.wait_for(enough.wait(), 10)
+    finally:
+        await observer.close()
+    with_ams = ["ams" in r and "gcode_state" in r for r in reports]
+    if full:
+        assert all(with_ams)
+    else:
+        assert any(with_ams)  # the pushall answer
+        assert not all(with_ams)  # the rest are deltas
+        assert all(isinstance(r["sequence_id"], str) for r in reports)
+
+
+async def test_model_from_get_version_when_the_serial_is_unknown(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
+    _, line = await make_sim("X1C", serial="ZZZ00A000000001")
+    client = await make_client(line, model=None)
+    assert client.model.code == "X1C"
+    assert client.info.model == "X1 Carbon"
+    assert client.capabilities.chamber_temperature
+    assert now(client).chamber_temp is not None  # re-parsed once the model was known
 
 
 # ------------------------------------------------------------ start states
