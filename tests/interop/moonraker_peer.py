@@ -162,11 +162,7 @@ provider: none
 validate_service: False
 validate_config: False
 
-[authorization]
-force_logins: False
-cors_domains:
-  http://127.0.0.1
-
+{authorization}
 [webcam printercam]
 service: mjpegstreamer
 stream_url: /webcam/?action=stream
@@ -177,6 +173,22 @@ snapshot_url: /webcam/?action=snapshot
 [announcements]
 enable_moonlight: False
 """
+
+
+AUTHORIZATION = """\
+[authorization]
+force_logins: False
+cors_domains:
+  http://127.0.0.1
+"""
+#: Moonraker 0.11 always loads its authorization component; an install
+#: without keys lists the local network as trusted instead.
+TRUSTED = (
+    AUTHORIZATION
+    + """trusted_clients:
+  127.0.0.0/8
+"""
+)
 
 
 @dataclass
@@ -223,13 +235,21 @@ class MoonrakerPeer:
         return "\n".join(parts)
 
 
-def write_data_dir(data: Path, port: int) -> None:
-    """Create Moonraker's data folder with both configs and the MCU dictionary."""
+def write_data_dir(data: Path, port: int, *, auth: bool = True) -> None:
+    """Create Moonraker's data folder with both configs and the MCU dictionary.
+
+    With ``auth`` an API key is needed; without it 127.0.0.0/8 is a trusted
+    client range and no key is checked.
+    """
     for sub in ("config", "gcodes", "logs", "comms", "database", "misc", "klippy"):
         (data / sub).mkdir(parents=True, exist_ok=True)
     (data / "misc" / "usb.ids").write_text("")
     (data / "config" / "printer.cfg").write_text(PRINTER_CFG.format(gcodes=data / "gcodes"))
-    (data / "config" / "moonraker.conf").write_text(MOONRAKER_CONF.format(port=port, data=data))
+    (data / "config" / "moonraker.conf").write_text(
+        MOONRAKER_CONF.format(
+            port=port, data=data, authorization=AUTHORIZATION if auth else TRUSTED
+        )
+    )
     klipper_dict.write(data / "klippy" / "printfarm_mcu.dict")
 
 
@@ -251,10 +271,10 @@ async def _unix_rpc(path: Path, method: str) -> object:
             await writer.wait_closed()
 
 
-async def start_peer(data: Path, timeout: float = 60.0) -> MoonrakerPeer:
+async def start_peer(data: Path, timeout: float = 60.0, *, auth: bool = True) -> MoonrakerPeer:
     """Start Moonraker and Klippy; return once Klippy is ready and the API key is known."""
     port = free_port()
-    write_data_dir(data, port)
+    write_data_dir(data, port, auth=auth)
     log = (data / "logs" / "moonraker.out").open("wb")
     moonraker = await asyncio.create_subprocess_exec(
         str(MOONRAKER),

@@ -274,3 +274,22 @@ async def test_simulator_shapes_match_real(tmp_path: Path) -> None:
     sim_meta, real_meta = simulated["server.files.metadata"], real["server.files.metadata"]
     for key in ("size", "modified", "uuid", "slicer", "estimated_time", "thumbnails", "filename"):
         assert sim_meta.get(key) == real_meta.get(key), key
+
+
+async def test_trusted_client_needs_no_key(tmp_path: Path) -> None:
+    """With 127.0.0.0/8 in ``trusted_clients`` the real server lets a keyless client in."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    peer = await start_peer(tmp_path / "moonraker", auth=False)
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = MoonrakerClient("127.0.0.1", peer.port, session=session)
+            await client.connect()
+            try:
+                assert client.state.status is PrintStatus.IDLE
+                await client.set_bed_target(30)
+            finally:
+                await client.close()
+    finally:
+        await peer.stop()
