@@ -41,7 +41,6 @@ class AppKeysMixin:
             *,
             json: dict[str, Any] | None = None,
             auth: bool = True,
-            ok_statuses: frozenset[int] = frozenset(),
         ) -> tuple[int, Any]: ...
 
     async def probe_app_keys(self) -> bool:

@@ -130,6 +130,7 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         # bumped around every command: a poll that overlapped one may carry the
         # state from before it, and is dropped instead of undoing the confirmation
         self._epoch = 0
+        self._in_flight = 0
         self._kick = asyncio.Event()
         self._push: PushSession | None = None
         self._job_key: tuple[str | None, str | None] | None = None
@@ -158,7 +159,6 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         *,
         json: _JSON | None = None,
         auth: bool = True,
-        ok_statuses: frozenset[int] = frozenset(),
     ) -> tuple[int, Any]:
         """One API call: ``(status, parsed JSON body or None)``.
 
@@ -176,7 +176,7 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
                 timeout=aiohttp.ClientTimeout(total=self.request_timeout),
                 allow_redirects=False,
             ) as resp:
-                if resp.status in (401, 403) and resp.status not in ok_statuses:
+                if resp.status in (401, 403):
                     raise PrinterAuthError(
                         f"OctoPrint at {self.host} refused the API key (HTTP {resp.status})"
                     )
@@ -217,8 +217,12 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
     async def _command(self, path: str, payload: _JSON, what: str) -> None:
         """POST a command; 204/200 is success, 409 and others are PrinterCommandError."""
         self._epoch += 1
-        status, body = await self._request("POST", path, json=payload)
-        self._epoch += 1
+        self._in_flight += 1
+        try:
+            status, body = await self._request("POST", path, json=payload)
+        finally:
+            self._in_flight -= 1
+            self._epoch += 1
         if status in (200, 204):
             self._fast_until = time.monotonic() + self.fast_poll_window
             self._kick.set()
@@ -411,6 +415,8 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         temps: tuple[Heater | None, Heater | None, Heater | None],
     ) -> None:
         """A push ``current`` message arrived."""
+        if self._in_flight:
+            return  # may predate the command being sent; the poll after it decides
         tool0, bed, chamber = temps
         keep = self._state
         self._apply(
