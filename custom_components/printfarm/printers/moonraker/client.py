@@ -179,7 +179,10 @@ class MoonrakerClient(PrinterClient):
         }
         if self._api_key:
             identify["api_key"] = self._api_key
-        await self._call("server.connection.identify", identify)
+        try:
+            await self._call("server.connection.identify", identify)
+        except MoonrakerRpcError as err:  # very old Moonraker; auth errors still raise
+            _LOGGER.debug("identify failed on %s: %s", self.host, err)
         server = parse_server_info(await self._call("server.info"))
         self._klippy_state = server.klippy_state
         machine_id = None
