@@ -71,6 +71,8 @@ async def async_setup_entry(
 class PrintfarmButton(PrintfarmEntity, ButtonEntity):
     """A button bound to one client command."""
 
+    available_offline = True  # pressing it while offline gives a clear error
+
     entity_description: PrintfarmButtonDescription
 
     def __init__(

@@ -24,6 +24,7 @@ TO_REDACT = {
     "unique_id",
     "stream_url",
     "snapshot_url",
+    "thumbnail_id",
 }
 
 
@@ -40,6 +41,6 @@ async def async_get_config_entry_diagnostics(
         "info": async_redact_data(dataclasses.asdict(client.info), TO_REDACT),
         "capabilities": dataclasses.asdict(client.capabilities),
         "camera": async_redact_data(dataclasses.asdict(client.camera), TO_REDACT),
-        "state": client.state.as_dict(),
+        "state": async_redact_data(client.state.as_dict(), TO_REDACT),
         "last_error": type(client.last_error).__name__ if client.last_error else None,
     }

@@ -31,6 +31,7 @@ async def async_setup_entry(
 class ChamberLight(PrintfarmEntity, LightEntity):
     """On/off chamber light."""
 
+    available_offline = True  # switching while offline gives a clear error
     _attr_color_mode = ColorMode.ONOFF
     _attr_supported_color_modes = {ColorMode.ONOFF}
 
@@ -40,8 +41,9 @@ class ChamberLight(PrintfarmEntity, LightEntity):
 
     @property
     def is_on(self) -> bool | None:
-        """Whether the light is on."""
-        return self.coordinator.data.light_on
+        """Whether the light is on (unknown while the printer is offline)."""
+        data = self.coordinator.data
+        return data.light_on if data.connected else None
 
     @printer_action
     async def async_turn_on(self, **kwargs: Any) -> None:

@@ -93,6 +93,7 @@ class PrintfarmNumber(PrintfarmEntity, NumberEntity):
     """A settable number."""
 
     entity_description: PrintfarmNumberDescription
+    available_offline = True  # setting it while offline gives a clear error
 
     def __init__(
         self, coordinator: PrintfarmCoordinator, description: PrintfarmNumberDescription
@@ -102,7 +103,9 @@ class PrintfarmNumber(PrintfarmEntity, NumberEntity):
 
     @property
     def native_value(self) -> float | None:
-        """The current value."""
+        """The current value (unknown while the printer is offline)."""
+        if not self.coordinator.data.connected:
+            return None
         return self.entity_description.value_fn(self.coordinator.data)
 
     @printer_action

@@ -29,6 +29,8 @@ async def async_setup_entry(
 class SpeedPresetSelect(PrintfarmEntity, SelectEntity):
     """Named speed level (silent, standard, sport, ludicrous ...)."""
 
+    available_offline = True  # choosing while offline gives a clear error
+
     def __init__(self, coordinator: PrintfarmCoordinator) -> None:
         """Options come from the printer's capabilities."""
         super().__init__(coordinator, SPEED_PRESET)
@@ -37,7 +39,8 @@ class SpeedPresetSelect(PrintfarmEntity, SelectEntity):
     @property
     def current_option(self) -> str | None:
         """The active preset."""
-        preset = self.coordinator.data.speed_preset
+        data = self.coordinator.data
+        preset = data.speed_preset if data.connected else None
         return preset if preset in self._attr_options else None
 
     @printer_action

@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.printfarm.client import async_create_client
 from custom_components.printfarm.const import CONF_KIND, DOMAIN
 from simulator.base import SimOptions, SimulatedPrinter
 from simulator.camera import FrameSource
@@ -77,7 +78,13 @@ async def loaded_entry(
 ) -> AsyncGenerator[MockConfigEntry]:
     """A printfarm entry for the simulated printer, set up."""
     _sim, line = simulated
-    entry = MockConfigEntry(domain=DOMAIN, data=entry_data(line), title=line["name"])
+    data = entry_data(line)
+    # As the config flow would: the unique id is the printer's own identity.
+    probe = async_create_client(hass, data)
+    await probe.connect()
+    unique_id = probe.info.unique_id
+    await probe.close()
+    entry = MockConfigEntry(domain=DOMAIN, data=data, title=line["name"], unique_id=unique_id)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
