@@ -240,6 +240,9 @@ async def test_light_temperatures_gcode_speed_on_h2d(
     assert err.value.reason == "invalid_value"
     with pytest.raises(PrinterCommandError):
         await client.set_speed_preset("warp")
+    with pytest.raises(PrinterCommandError, match="unsupported command") as err:
+        await client._command("print", {"command": "self_destruct"}, "bogus", None)
+    assert err.value.reason == "rejected"
 
 
 async def test_refresh_returns_a_fresh_full_state(
