@@ -17,6 +17,7 @@ from ..job import Phase, Snapshot
 GCODES_ROOT = "/home/pi/printer_data/gcodes"
 CHAMBER_OBJECT = "temperature_sensor chamber"
 LIGHT_OBJECT = "output_pin caselight"
+LED_OBJECT = "led chamber_light"
 
 #: Brand-neutral job phase -> ``print_stats.state``. Klipper heats inside the
 #: file (M190/M109), so the heating phase already reads ``printing``.
@@ -42,6 +43,12 @@ class MachineState:
     job_duration_s: float = 0.0
     has_chamber: bool = True
     has_light: bool = True
+    light_is_led: bool = False  # an RGBW ``[led chamber_light]`` instead of an output pin
+
+    @property
+    def light_object(self) -> str:
+        """The Klipper object name of the light."""
+        return LED_OBJECT if self.light_is_led else LIGHT_OBJECT
 
 
 def object_names(machine: MachineState) -> list[str]:
@@ -69,7 +76,7 @@ def object_names(machine: MachineState) -> list[str]:
     if machine.has_chamber:
         names.append(CHAMBER_OBJECT)
     if machine.has_light:
-        names.append(LIGHT_OBJECT)
+        names.append(machine.light_object)
     return names
 
 
@@ -149,7 +156,11 @@ def build_objects(snap: Snapshot, machine: MachineState) -> dict[str, dict[str, 
             "measured_max_temp": max(22.0, snap.chamber_temp),
         }
     if machine.has_light:
-        objects[LIGHT_OBJECT] = {"value": machine.light_value}
+        if machine.light_is_led:
+            value = machine.light_value
+            objects[LED_OBJECT] = {"color_data": [[value, value, value, value]]}
+        else:
+            objects[LIGHT_OBJECT] = {"value": machine.light_value}
     return objects
 
 

@@ -27,7 +27,7 @@ from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource
 from ..job import ACTIVE, JobError, Phase, PrintJob
 from .files import SimFile, demo_file, scan_upload
-from .objects import LIGHT_OBJECT, MachineState, build_objects, diff, object_names, select
+from .objects import MachineState, build_objects, diff, object_names, select
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class MoonrakerSimulator(SimulatedPrinter):
         self.machine = MachineState(
             has_chamber=bool(extra.get("chamber", True)),
             has_light=bool(extra.get("light", True)),
+            light_is_led=extra.get("light") == "led",
             job_duration_s=job.duration_s,
         )
         self.files: dict[str, SimFile] = {}
@@ -508,10 +509,13 @@ class MoonrakerSimulator(SimulatedPrinter):
         elif command == "M107":
             job.fan = 0
             self._wake.set()
-        elif command == "SET_PIN" and self.machine.has_light:
-            if params.get("PIN") != LIGHT_OBJECT.partition(" ")[2]:
-                raise RpcError(400, f"pin {params.get('PIN')} not configured")
-            self.machine.light_value = float(params.get("VALUE", 0))
+        elif command in ("SET_PIN", "SET_LED") and self.machine.has_light:
+            kind, _, name = self.machine.light_object.partition(" ")
+            given = params.get("PIN" if command == "SET_PIN" else "LED")
+            if given != name or (command == "SET_PIN") != (kind == "output_pin"):
+                raise RpcError(400, f"{command}: {given} is not configured")
+            key = "VALUE" if command == "SET_PIN" else "WHITE"
+            self.machine.light_value = float(params.get(key, 0))
             job.set_light(self.machine.light_value > 0)
         elif command in ("G0", "G1"):
             for axis in "XYZ":

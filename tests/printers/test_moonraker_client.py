@@ -431,3 +431,23 @@ async def test_simulator_http_routes(
     async with session.get(base + "server/info", headers=headers) as resp:
         info = (await resp.json())["result"]
     assert info["klippy_connected"] is False
+
+
+async def test_led_light_switched_with_set_led(session: aiohttp.ClientSession) -> None:
+    sim = make_sim(light="led")
+    await sim.start()
+    mc = MoonrakerClient("127.0.0.1", sim.port, api_key=KEY, session=session)
+    await mc.connect()
+    try:
+        assert mc.capabilities.light
+        assert mc.state.light_on is True
+        await mc.set_light(False)
+        off = mc.state
+        assert off.light_on is False
+        assert sim.gcode_log[-1] == "SET_LED LED=chamber_light RED=0 GREEN=0 BLUE=0 WHITE=0"
+        await mc.set_light(True)
+        on = mc.state
+        assert on.light_on is True
+    finally:
+        await mc.close()
+        await sim.stop()
