@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -34,7 +34,7 @@ def form_input(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-async def _start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
+async def _start(hass: HomeAssistant, kind: str) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     result = await hass.config_entries.flow.async_configure(
@@ -168,6 +168,7 @@ async def test_reconfigure_changes_port(
 async def test_options_flow(hass: HomeAssistant, kind: str, loaded_entry: MockConfigEntry) -> None:
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
+    assert result["data_schema"] is not None
     schema_keys = {str(k) for k in result["data_schema"].schema}
     assert ("poll_interval" in schema_keys) is (kind == "prusalink")
     user_input: dict[str, Any] = {"camera": False}
