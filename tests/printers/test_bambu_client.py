@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import json
+import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -145,6 +146,23 @@ async def test_wrong_access_code_is_an_auth_error(
     _, line = await make_sim("P1S")
     with pytest.raises(PrinterAuthError):
         await make_client(line, access_code="00000000")
+
+
+async def test_access_code_never_reaches_the_logs(
+    make_sim: SimFactory, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim, line = await make_sim("X1C")
+    caplog.set_level(logging.DEBUG)
+    client = await make_client(line)
+    await client.wait_for_state(printing, 10)
+    await client.pause()
+    sim.publish_raw(b"{broken")
+    await client.refresh()
+    with pytest.raises(PrinterAuthError):
+        await make_client(line, access_code="99999999")
+    assert caplog.records  # debug logging really ran
+    assert sim.access_code not in caplog.text
+    assert "99999999" not in caplog.text
 
 
 async def test_tls_verification_is_on(make_sim: SimFactory, make_client: ClientFactory) -> None:
