@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import dataclasses
 import logging
 from typing import Any
@@ -383,6 +383,7 @@ class Hostile:
             "server": "1.11.8",
             "text": "OctoPrint 1.11.8",
         }
+        self.slow_job: Callable[[], Awaitable[web.Response]] | None = None
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -392,13 +393,18 @@ class Hostile:
         app.router.add_get("/api/server", lambda _: self._json({"version": "1.11.8"}))
         app.router.add_get("/api/connection", lambda _: self._json({"current": "x"}))
         app.router.add_get("/api/settings", lambda _: self._async(web.Response(text="<html>")))
-        app.router.add_get("/api/job", lambda _: self._async(self.job()))
+        app.router.add_get("/api/job", self._job)
+        app.router.add_post("/api/job", lambda _: self._async(web.Response(status=204)))
         app.router.add_get("/api/printer", lambda _: self._async(self.printer()))
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
         self.port = self.runner.addresses[0][1]
+
+    async def _job(self, _: web.Request) -> web.Response:
+        slow, self.slow_job = self.slow_job, None
+        return await slow() if slow is not None else self.job()
 
     @staticmethod
     async def _async(response: web.Response) -> web.Response:
@@ -540,3 +546,34 @@ async def test_secrets_never_logged(
             assert secret not in caplog.text
     finally:
         await sim.stop()
+
+
+async def test_poll_overlapping_a_command_is_dropped(
+    hostile: Hostile, session: aiohttp.ClientSession
+) -> None:
+    """A poll answered from before a command must not undo the command's state."""
+    client = hostile_client(hostile, session)
+    client.poll_interval = 3600.0
+    async with client:
+        before = client.state
+        assert before.status is PrintStatus.PRINTING
+        gate = asyncio.Event()
+        asked = asyncio.Event()
+        # what the server said before the command: had it been applied, status would change
+        stale = web.json_response({"state": "Operational", "progress": {"completion": 100}})
+
+        async def slow_job() -> web.Response:
+            asked.set()
+            await gate.wait()
+            return stale
+
+        hostile.slow_job = slow_job
+        poll = asyncio.create_task(client.refresh())
+        async with asyncio.timeout(WAIT):
+            await asked.wait()
+        await client._command("api/job", {"command": "pause", "action": "pause"}, "pause")
+        client._kick.clear()
+        gate.set()
+        assert await poll == before
+        assert client.state.status is PrintStatus.PRINTING
+        assert client._kick.is_set()  # an immediate fresh poll is requested instead
