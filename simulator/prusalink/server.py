@@ -242,8 +242,8 @@ class PrusaLinkSimulator(SimulatedPrinter):
         return wrapped
 
     @staticmethod
-    def _json(data: dict[str, Any]) -> web.Response:
-        return web.Response(text=json.dumps(data), content_type="application/json")
+    def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+        return web.Response(status=status, text=json.dumps(data), content_type="application/json")
 
     async def _version(self, request: web.Request) -> web.Response:
         return self._json(payloads.version(self.identity))
@@ -276,7 +276,9 @@ class PrusaLinkSimulator(SimulatedPrinter):
         if command not in actions:
             return self._answer(request, 400, "Bad Request", "Unknown command.")
         if not self._job_matches(request):
-            return self._answer(request, 404, "Not Current Job", "Given job id is not current.")
+            return self._answer(
+                request, 404, "Not Current Job", "Given job id does not belong to current job"
+            )
         phase = self.job.tick().phase
         allowed = {
             "pause": phase in (Phase.HEATING, Phase.PRINTING),
@@ -290,7 +292,9 @@ class PrusaLinkSimulator(SimulatedPrinter):
 
     async def _stop(self, request: web.Request) -> web.Response:
         if not self._job_matches(request):
-            return self._answer(request, 404, "Not Current Job", "Given job id is not current.")
+            return self._answer(
+                request, 404, "Not Current Job", "Given job id does not belong to current job"
+            )
         phase = self.job.tick().phase
         # Buddy also stops a job that waits for attention; Prusa-Link only PRINTING/PAUSED
         attention_blocks = self._attention is not None and self.variant == "pi"
@@ -325,7 +329,8 @@ class PrusaLinkSimulator(SimulatedPrinter):
     def _error(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
         """Buddy answers ``<code>: <reason>`` as text; Prusa-Link a JSON error object."""
         if self.variant == "pi":
-            body = {"title": title, "text": text, "message": text}
+            url = f"http://{request.host}/error/{title.lower().replace(' ', '-')}"
+            body = {"title": title, "message": text, "url": url}
             return web.Response(
                 status=status, text=json.dumps(body), content_type="application/json"
             )
@@ -347,7 +352,9 @@ class PrusaLinkSimulator(SimulatedPrinter):
     async def _snap(self, request: web.Request) -> web.Response:
         wanted = request.match_info.get("camera", self.identity.camera_id)
         if self.identity.camera_id is None or wanted != self.identity.camera_id:
-            return self._error(request, 404, "Not Found", "Camera is not available")
+            if self.variant == "pi":
+                return self._json({"message": "Camera is not available"}, status=404)
+            return self._error(request, 404, "Not Found", "Not Found")
         return web.Response(body=self.camera.frame(), content_type="image/jpeg")
 
     def _current_file(self) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import json
 import logging
 from typing import Any
 
@@ -27,11 +28,12 @@ from custom_components.printfarm.printers.prusalink import (
     PrusaLinkFirmwareTooOldError,
     create,
 )
-from custom_components.printfarm.printers.prusalink.transport import USER_AGENT
+from custom_components.printfarm.printers.prusalink.transport import USER_AGENT, PrusaLinkHttp
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import PrintJob
 from simulator.prusalink import Override, PrusaLinkSimulator
+from tests.conftest import FIXTURES
 
 WAIT = 5.0
 
@@ -598,3 +600,44 @@ async def test_unreachable_printer(make_client: MakeClient) -> None:
     client = make_client({"host": "127.0.0.1", "port": 9, "username": "maker", "password": "x"})
     with pytest.raises(PrinterConnectionError):
         await client.connect()
+
+
+# ------------------------------------------------------------------ faithfulness
+
+
+def live_body(name: str) -> Any:
+    path = FIXTURES / "prusalink" / f"live_prusalink-0.8.1_{name}.json"
+    return json.loads(path.read_text())["body"]
+
+
+async def test_pi_simulator_speaks_the_shapes_of_real_prusa_link(
+    variant: str, make_sim: MakeSim
+) -> None:
+    """Held to what the real Prusa-Link 0.8.1 sent (tests/fixtures/prusalink/live_*)."""
+    if variant != "pi":
+        pytest.skip("Buddy firmware has no implementation off the printer to compare with")
+    sim, line = await make_sim()
+    async with httpx.AsyncClient() as session:
+        http = PrusaLinkHttp(
+            f"http://127.0.0.1:{line['port']}",
+            username=line["username"],
+            password=line["password"],
+            api_key=None,
+            client=session,
+            timeout=2.0,
+        )
+
+        async def get(method: str, path: str) -> Any:
+            reply = await http.request(method, path, max_bytes=MAX_MESSAGE_BYTES)
+            return json.loads(reply.body)
+
+        assert set(await get("GET", "/api/version")) == set(live_body("version"))
+        assert set(await get("GET", "/api/v1/info")) == set(live_body("info"))
+        status = await get("GET", "/api/v1/status")
+        real = live_body("status_no_printer")
+        assert set(real) <= set(status)
+        assert set(real["printer"]) <= set(status["printer"])
+        assert isinstance(status["storage"], list)
+        assert set(real["storage"][0]) <= set(status["storage"][0])
+        error = await get("PUT", f"/api/v1/job/{sim.job_id + 5}/pause")
+        assert set(error) == set(live_body("pause_wrong_job"))

@@ -20,6 +20,7 @@ from custom_components.printfarm.printers.prusalink.parse import (
     parse_version,
 )
 from custom_components.printfarm.printers.prusalink.status import STATUS_MAP, map_status
+from custom_components.printfarm.printers.prusalink.transport import STALE
 from tests.conftest import FIXTURES
 
 PRUSALINK = FIXTURES / "prusalink"
@@ -171,6 +172,52 @@ def test_job_shapes(name: str, job_id: int, display: str, thumbnail: str, icon: 
     assert job.file.thumbnail_ref == thumbnail
     assert job.file.icon_ref == icon
     assert job.file.size is not None
+
+
+def live(name: str) -> dict[str, Any]:
+    """The body of a capture from the real Prusa-Link 0.8.1."""
+    body: dict[str, Any] = load(f"live_prusalink-0.8.1_{name}.json")["body"]
+    return body
+
+
+def test_live_prusa_link_version() -> None:
+    version = parse_version(live("version"))
+    assert version.server == "0.8.1"
+    assert version.text == "PrusaLink 0.8.1"
+    assert version.firmware is None  # null until a printer answers
+    assert version.model is None  # "Unknown printer type"
+    assert version.hostname == "vm"
+
+
+def test_live_prusa_link_info() -> None:
+    info = parse_info(live("info"))
+    assert info.name == "peer"
+    assert info.serial is None
+    assert info.nozzle_diameter is None
+    assert info.hostname is None
+    assert info.connect_hostname == "connect.prusa3d.com"
+
+
+def test_live_prusa_link_status_without_printer() -> None:
+    status = parse_status(live("status_no_printer"))
+    assert status.state == "ERROR"
+    assert status.message == "Serial device does not exist"
+    assert status.temp_nozzle is None
+    assert status.job is None
+    assert map_status(status.state, has_job=False) is PrintStatus.ERROR
+
+
+def test_live_prusa_link_empty_camera_list() -> None:
+    assert parse_cameras(live("cameras_none")) == ()
+
+
+def test_live_prusa_link_stale_challenge_is_recognised() -> None:
+    header = load("live_prusalink-0.8.1_401_stale_nonce.json")["headers"]["WWW-Authenticate"]
+    assert STALE.search(header)
+    first = load("live_prusalink-0.8.1_401_digest_challenge.json")["headers"]["WWW-Authenticate"]
+    assert not STALE.search(first)
+    assert STALE.search('Digest realm="Printer API", nonce="0a1b2c3d00001234", stale=true')
+    assert not STALE.search('Digest realm="Printer API", nonce="0a1b2c3d00001234", stale=false')
 
 
 def test_transfer_size_as_string_is_a_number() -> None:

@@ -32,7 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: One stable User-Agent: Prusa-Link binds its digest nonce to it.
 USER_AGENT: Final = "printfarm-prusalink/1"
-_STALE = re.compile(r"""\bstale\s*=\s*"?true"?""", re.IGNORECASE)
+#: ``stale=true`` in a challenge (Buddy: ``, stale=true``; Prusa-Link: ``,stale=true``).
+STALE = re.compile(r"""\bstale\s*=\s*"?true"?""", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class PrusaLinkHttp:
                 )
                 if response.status_code == 401 and challenge.lower().startswith("apikey"):
                     raise PrinterAuthError("the printer asks for an API key, not a password")
-                return reply, bool(_STALE.search(challenge))
+                return reply, bool(STALE.search(challenge))
         except httpx.TimeoutException as err:
             raise PrinterConnectionError(f"{method} {path}: timed out") from err
         except httpx.ProtocolError as err:  # also a malformed digest challenge
