@@ -8,6 +8,8 @@ URL as a stream source for Home Assistant's stream component.
 
 from __future__ import annotations
 
+import contextlib
+
 from aiohttp import web
 from homeassistant.components.camera import Camera, CameraEntityFeature
 from homeassistant.core import HomeAssistant
@@ -78,10 +80,17 @@ class PrinterCamera(PrintfarmEntity, Camera):
             ) from err
 
     async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
-        """Proxy a direct MJPEG stream; otherwise build one from snapshots."""
-        if self._camera.kind is CameraKind.MJPEG and self._camera.stream_url:
+        """Proxy the printer's MJPEG stream; otherwise build one from snapshots."""
+        client = self.coordinator.client
+        try:
+            url = await client.open_stream()
+        except PrinterError:
+            url = None
+        if url is None:
+            return await super().handle_async_mjpeg_stream(request)
+        try:
             session = async_get_clientsession(self.hass)
-            return await async_aiohttp_proxy_web(
-                self.hass, request, session.get(self._camera.stream_url)
-            )
-        return await super().handle_async_mjpeg_stream(request)
+            return await async_aiohttp_proxy_web(self.hass, request, session.get(url))
+        finally:
+            with contextlib.suppress(PrinterError):
+                await client.close_stream()

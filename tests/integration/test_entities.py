@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from homeassistant.components import camera
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -157,3 +158,25 @@ async def test_diagnostics_redact_secrets(
     assert "127.0.0.1" not in text
     assert diagnostics["state"]["status"] in {"preparing", "printing"}
     assert diagnostics["entry"]["data"]["host"] == "**REDACTED**"
+
+
+async def test_camera_still_image(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    client = loaded_entry.runtime_data.client
+    if client.camera.kind.value == "none":
+        pytest.skip("this simulated model has no camera")
+    image = await camera.async_get_image(hass, entity_id(hass, loaded_entry, "camera"))
+    assert image.content.startswith(b"\xff\xd8")
+
+
+@pytest.mark.parametrize("kind", ["moonraker", "elegoo"])
+async def test_camera_mjpeg_stream_is_proxied(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded_entry: MockConfigEntry
+) -> None:
+    camera_id = entity_id(hass, loaded_entry, "camera")
+    client = await hass_client()
+    response = await client.get(f"/api/camera_proxy_stream/{camera_id}")
+    assert response.status == 200
+    assert response.content_type.startswith("multipart/x-mixed-replace")
+    chunk = await response.content.read(4096)
+    assert b"\xff\xd8" in chunk
+    response.close()

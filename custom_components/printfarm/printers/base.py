@@ -37,6 +37,7 @@ from .exceptions import (
 from .models import (
     ACTIVE_STATUSES,
     CameraInfo,
+    CameraKind,
     Capabilities,
     PrinterInfo,
     PrinterKind,
@@ -330,6 +331,17 @@ class PrinterClient(ABC):
     async def firmware_restart(self) -> None:
         """Restart the firmware (Klipper)."""
         raise PrinterNotSupportedError(f"{self.kind} printer {self.host} cannot restart firmware")
+
+    async def open_stream(self) -> str | None:
+        """Make the camera's MJPEG stream available; return its URL (None: no stream).
+
+        Call ``close_stream()`` when the viewer leaves: some printers serve a
+        single stream that also counts against their connection limit.
+        """
+        return self._camera.stream_url if self._camera.kind is CameraKind.MJPEG else None
+
+    async def close_stream(self) -> None:  # noqa: B027 - optional hook, nothing to release
+        """Release what ``open_stream()`` took."""
 
     async def snapshot(self) -> bytes:
         """Return one JPEG frame from the printer's camera."""

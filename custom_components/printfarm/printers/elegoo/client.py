@@ -612,6 +612,17 @@ class ElegooClient(PrinterClient):
         self._video_held = on
         return url
 
+    async def open_stream(self) -> str | None:
+        """Switch the MJPEG server on for a viewer (see ``enable_video``)."""
+        if self._camera.kind is CameraKind.NONE:
+            return None
+        return await self.enable_video(on=True)
+
+    async def close_stream(self) -> None:
+        """Switch the MJPEG server off again when the viewer leaves."""
+        if self._video_held and self.connected:
+            await self.enable_video(on=False)
+
     async def _switch_video(self, *, on: bool) -> str:
         data = await self._request(Cmd.VIDEO, {"Enable": 1 if on else 0})
         reported = as_str(data.get("VideoUrl"))
