@@ -59,9 +59,20 @@ def free_port(host: str) -> int:
 
 
 def write_config(
-    folder: Path, *, host: str, port: int, serial: str, access_code: str, certs: CertFiles
+    folder: Path,
+    *,
+    host: str,
+    port: int,
+    internal_port: int,
+    serial: str,
+    access_code: str,
+    certs: CertFiles,
 ) -> Path:
-    """Write mosquitto.conf, the password file and the ACL (blocking)."""
+    """Write mosquitto.conf, the password file and the ACL (blocking).
+
+    Two listeners share the password file and ACL: ``port`` with TLS for
+    clients, ``internal_port`` in plain TCP on 127.0.0.1 for the printer itself.
+    """
     (folder / "passwd").write_text(password_entry("bblp", access_code))
     (folder / "acl").write_text(f"user bblp\ntopic readwrite device/{serial}/#\n")
     conf = folder / "mosquitto.conf"
@@ -78,6 +89,9 @@ def write_config(
                 "log_type warning",
                 "log_type notice",
                 "log_type information",  # carries the "running" line
+                # the printer's own side: plain TCP on loopback (settings below are per listener)
+                f"listener {internal_port} 127.0.0.1",
+                # what clients reach: TLS with the printer's certificate
                 f"listener {port} {host}",
                 f"cafile {certs.ca}",
                 f"certfile {certs.cert}",

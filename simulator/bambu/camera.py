@@ -6,12 +6,30 @@ import asyncio
 import contextlib
 import logging
 import ssl
-
-from custom_components.printfarm.printers.bambu.camera import frame_header, parse_auth_packet
+import struct
 
 from ..camera import FrameSource
 
 _LOGGER = logging.getLogger(__name__)
+_U32X4 = struct.Struct("<IIII")
+
+
+def login_from(packet: bytes) -> tuple[str, str] | None:
+    """(user, access code) from the 80-byte login packet, None if it is not one."""
+    if len(packet) != 80 or _U32X4.unpack_from(packet)[:2] != (0x40, 0x3000):
+        return None
+    try:
+        return (
+            packet[16:48].split(b"\0", 1)[0].decode("ascii"),
+            packet[48:80].split(b"\0", 1)[0].decode("ascii"),
+        )
+    except UnicodeDecodeError:
+        return None
+
+
+def framed(jpeg: bytes) -> bytes:
+    """A JPEG with its 16-byte header (length, 0, 1, 0)."""
+    return _U32X4.pack(len(jpeg), 0, 1, 0) + jpeg
 
 
 class CameraServer:
@@ -47,14 +65,14 @@ class CameraServer:
         try:
             async with asyncio.timeout(10):
                 packet = await reader.readexactly(80)
-            login = parse_auth_packet(packet)
+            login = login_from(packet)
             if login is None or login != ("bblp", self._access_code):
                 self.refused += 1
                 return  # like the printer: close without a word
             self.logins += 1
             while True:
                 frame = self._frames.frame()
-                writer.write(frame_header(len(frame)) + frame)
+                writer.write(framed(frame))
                 await writer.drain()
                 await asyncio.sleep(self._interval)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError):

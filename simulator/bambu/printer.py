@@ -1,7 +1,7 @@
 """A simulated Bambu Lab printer: mosquitto as its broker, an MQTT "printer" behind it.
 
-Options (``SimOptions``): ``model`` X1C | P1S | A1 | H2D (others from the
-client's model table work too), ``state_file`` a captured ``{"print": {...}}``
+Options (``SimOptions``): ``model`` X1C | P1S | A1 | H2D (also X1E, P1P,
+A1M, H2S; see ``models.py``), ``state_file`` a captured ``{"print": {...}}``
 report to start from, ``extra``:
 
 * ``authorization_control``: True -> ``fun`` has the authorization bit and
@@ -27,37 +27,19 @@ import tempfile
 import time
 from typing import Any, ClassVar
 
-from custom_components.printfarm.printers.bambu.models import ModelSpec, spec_for
-from custom_components.printfarm.printers.bambu.mqtt import AsyncMqtt
-from custom_components.printfarm.printers.bambu.parse import ERR_AUTHORIZATION
-from custom_components.printfarm.printers.exceptions import PrinterError
-from custom_components.printfarm.printers.models import CameraKind
-
 from ..base import SimulatedPrinter
 from ..job import ACTIVE, JobError, Phase
 from . import certs
 from .broker import Mosquitto, free_port, write_config
 from .camera import CameraServer
+from .link import LinkError, PrinterLink
+from .models import sim_model
 from .reports import SPEED_MAGNITUDES, PrinterExtras, build_report, delta, version_info
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Serial prefixes the simulator uses per model (what the real serials start with).
-SERIAL_PREFIX = {
-    "X1": "00W",
-    "X1C": "00M",
-    "X1E": "03W",
-    "P1P": "01S",
-    "P1S": "01P",
-    "A1": "039",
-    "A1M": "030",
-    "P2S": "22E",
-    "H2D": "094",
-    "H2DP": "239",
-    "H2S": "093",
-    "H2C": "31B",
-    "X2D": "20P",
-}
+#: err_code of a command refused by authorization-control firmware (0x05024007).
+ERR_AUTHORIZATION = 84033543
 _TEMP = re.compile(r"^(M104|M140)\b.*?\bS(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -69,13 +51,10 @@ class BambuSimulator(SimulatedPrinter):
     def __init__(self, job: Any, camera: Any, options: Any) -> None:
         """Pick the model and credentials; ``start()`` opens everything."""
         super().__init__(job, camera, options)
-        spec = spec_for(options.model or "P1S")
-        if spec is None:
-            raise ValueError(f"unknown Bambu model {options.model!r}")
-        self.spec: ModelSpec = spec
+        spec = self.spec = sim_model(options.model)
         extra = options.extra
         self.serial: str = extra.get("serial") or (
-            f"{SERIAL_PREFIX.get(spec.code, '01P')}00A{options.index + 1:09d}"
+            f"{spec.serial_prefix}00A{options.index + 1:09d}"
         )
         self.access_code: str = extra.get("access_code") or f"{random.randrange(10**8):08d}"
         auth = extra.get("authorization_control", False)
@@ -90,7 +69,8 @@ class BambuSimulator(SimulatedPrinter):
         self.request_arrived = asyncio.Event()
         self._folder: Path | None = None
         self._broker: Mosquitto | None = None
-        self._mqtt: AsyncMqtt | None = None
+        self._link: PrinterLink | None = None
+        self._internal_port = 0
         self._camera: CameraServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_sent: dict[str, Any] | None = None
@@ -116,29 +96,28 @@ class BambuSimulator(SimulatedPrinter):
         try:
             files = await asyncio.to_thread(certs.generate, self._folder, self.serial)
             self.port = self.options.port or await asyncio.to_thread(free_port, host)
+            self._internal_port = await asyncio.to_thread(free_port, "127.0.0.1")
             conf = await asyncio.to_thread(
                 write_config,
                 self._folder,
                 host=host,
                 port=self.port,
+                internal_port=self._internal_port,
                 serial=self.serial,
                 access_code=self.access_code,
                 certs=files,
             )
             self._broker = Mosquitto(conf, host, self.port)
             await self._broker.start()
-            client_ssl = await asyncio.to_thread(_client_context, files.ca)
-            await self._connect_printer(client_ssl)
+            await self._connect_printer()
             self.job.add_listener(self._dirty.set)
             self._tasks.append(
                 asyncio.create_task(self._report_loop(), name=f"bambu sim {self.serial} reports")
             )
             self._tasks.append(
-                asyncio.create_task(
-                    self._reconnect_loop(client_ssl), name=f"bambu sim {self.serial} link"
-                )
+                asyncio.create_task(self._reconnect_loop(), name=f"bambu sim {self.serial} link")
             )
-            if self.spec.camera is CameraKind.JPEG_SOCKET:
+            if self.spec.camera_socket:
                 server_ssl = await asyncio.to_thread(_server_context, files.cert, files.key)
                 self._camera = CameraServer(
                     self.camera, self.access_code, server_ssl, interval=self.frame_interval
@@ -170,9 +149,9 @@ class BambuSimulator(SimulatedPrinter):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._mqtt is not None:
-            await self._mqtt.close()
-            self._mqtt = None
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
         if self._camera is not None:
             await self._camera.stop()
             self._camera = None
@@ -194,33 +173,23 @@ class BambuSimulator(SimulatedPrinter):
         """mosquitto's last lines (for test failure messages)."""
         return self._broker.log if self._broker else []
 
-    async def _connect_printer(self, context: ssl.SSLContext) -> None:
-        mqtt = AsyncMqtt(
-            self.options.host,
-            self.port,
-            username="bblp",
-            password=self.access_code,
-            ssl_context=context,
-            server_hostname=self.serial,
-            on_message=self._on_request,
-            keepalive=30,
-            client_id=f"printer-{self.serial}",
-        )
-        await mqtt.connect(10.0)
-        mqtt.subscribe(f"device/{self.serial}/request", qos=1)
-        self._mqtt = mqtt
+    async def _connect_printer(self) -> None:
+        link = PrinterLink("127.0.0.1", self._internal_port, self.access_code, self._on_request)
+        await link.connect()
+        link.subscribe(f"device/{self.serial}/request")
+        self._link = link
 
-    async def _reconnect_loop(self, context: ssl.SSLContext) -> None:
+    async def _reconnect_loop(self) -> None:
         """Keep the printer's own MQTT link up (the broker may be restarted by tests)."""
         while not self._stopping:
-            mqtt = self._mqtt
-            if mqtt is not None and mqtt.lost is not None:
-                await asyncio.wait({mqtt.lost})
-                await mqtt.close()
-                self._mqtt = None
+            link = self._link
+            if link is not None:
+                await asyncio.wait({link.closed})
+                await link.close()
+                self._link = None
             try:
-                await self._connect_printer(context)
-            except PrinterError:
+                await self._connect_printer()
+            except LinkError:
                 await asyncio.sleep(0.2)
 
     # --------------------------------------------------------------- reports
@@ -235,10 +204,8 @@ class BambuSimulator(SimulatedPrinter):
         return build_report(self.spec, self.serial, snap, self.extras, time.time())
 
     def _publish(self, message: dict[str, Any]) -> None:
-        if self.muted or self._mqtt is None or not self._mqtt.is_connected:
-            return
-        with contextlib.suppress(PrinterError):
-            self._mqtt.publish(f"device/{self.serial}/report", json.dumps(message))
+        if not self.muted and self._link is not None:
+            self._link.publish(f"device/{self.serial}/report", json.dumps(message))
 
     def publish_full(self) -> None:
         """Send the whole ``print`` object (answer to pushall, and every X1 report)."""
@@ -270,8 +237,8 @@ class BambuSimulator(SimulatedPrinter):
 
     def publish_raw(self, payload: bytes) -> None:
         """Tests: put arbitrary bytes on the report topic."""
-        if self._mqtt is not None:
-            self._mqtt.publish(f"device/{self.serial}/report", payload)
+        if self._link is not None:
+            self._link.publish(f"device/{self.serial}/report", payload)
 
     async def _report_loop(self) -> None:
         while True:
@@ -283,7 +250,7 @@ class BambuSimulator(SimulatedPrinter):
 
     # -------------------------------------------------------------- requests
 
-    def _on_request(self, topic: str, payload: bytes) -> None:
+    def _on_request(self, payload: bytes) -> None:
         try:
             message = json.loads(payload)
         except ValueError:
@@ -341,7 +308,7 @@ class BambuSimulator(SimulatedPrinter):
         if node == "chamber_light":
             self._reply("system", body)
             self.job.set_light(on)
-        elif node == "chamber_light2" and "chamber_light2" in self.spec.lights:
+        elif node == "chamber_light2" and self.spec.second_light:
             self._reply("system", body)
             self.extras.light2_on = on
             self._dirty.set()
@@ -391,12 +358,6 @@ def _load_state(path: Path) -> dict[str, Any]:
     if not isinstance(report, dict):
         raise TypeError(f"{path}: not a Bambu report ({{'print': {{...}}}})")
     return report
-
-
-def _client_context(ca: Path) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(ca))
-    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
-    return context
 
 
 def _server_context(cert: Path, key: Path) -> ssl.SSLContext:

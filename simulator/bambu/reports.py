@@ -15,9 +15,8 @@ import math
 from pathlib import PurePosixPath
 from typing import Any
 
-from custom_components.printfarm.printers.bambu.models import ModelSpec
-
 from ..job import Phase, Snapshot
+from .models import SimModel
 
 #: print_error of a job the user cancelled (firmware reports it as FAILED).
 CANCEL_ERROR = 0x0300400C
@@ -118,7 +117,7 @@ def _packed(current: float, target: float) -> int:
 
 
 def build_report(
-    spec: ModelSpec, serial: str, snap: Snapshot, extras: PrinterExtras, now: float
+    spec: SimModel, serial: str, snap: Snapshot, extras: PrinterExtras, now: float
 ) -> dict[str, Any]:
     """The complete ``print`` object for this instant (what ``pushall`` returns)."""
     report: dict[str, Any] = copy.deepcopy(extras.base)
@@ -135,7 +134,7 @@ def build_report(
         {"node": "chamber_light", "mode": "on" if snap.light_on else "off"},
         {"node": "work_light", "mode": "flashing"},
     ]
-    if "chamber_light2" in spec.lights:
+    if spec.second_light:
         lights.append({"node": "chamber_light2", "mode": "on" if extras.light2_on else "off"})
     report.update(
         {
@@ -159,7 +158,7 @@ def build_report(
             "nozzle_target_temper": snap.nozzle_target,
             "bed_temper": snap.bed_temp,
             "bed_target_temper": snap.bed_target,
-            "chamber_temper": snap.chamber_temp if spec.chamber_temperature else 5,
+            "chamber_temper": snap.chamber_temp if spec.chamber_sensor else 5,
             "cooling_fan_speed": _fan_level(snap.fan),
             "big_fan1_speed": _fan_level(snap.fan // 2),
             "big_fan2_speed": "0",
@@ -178,7 +177,7 @@ def build_report(
     for key in _KEPT_FROM_CAPTURE:
         if key in extras.base:
             report[key] = copy.deepcopy(extras.base[key])
-    if spec.door:
+    if spec.door_sensor:
         flag = 0x00800000 if extras.door_open else 0
         report["home_flag"] = -1066934785 & ~0x00800000 | flag
     if spec.extruders > 1:
@@ -199,9 +198,9 @@ def build_report(
     return report
 
 
-def _ipcam(spec: ModelSpec, serial: str) -> dict[str, Any]:
+def _ipcam(spec: SimModel, serial: str) -> dict[str, Any]:
     ipcam: dict[str, Any] = {"ipcam_dev": "1", "ipcam_record": "enable", "resolution": "1080p"}
-    if spec.camera.value == "rtsps":
+    if not spec.camera_socket:
         ipcam["rtsp_url"] = "rtsps://127.0.0.1:322/streaming/live/1"
     return ipcam
 
@@ -221,7 +220,7 @@ def delta(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     return changed
 
 
-def version_info(spec: ModelSpec, serial: str, sequence: str) -> dict[str, Any]:
+def version_info(spec: SimModel, serial: str, sequence: str) -> dict[str, Any]:
     """The ``info`` object answering ``get_version``."""
     product = f"Bambu Lab {spec.name}"
     return {
