@@ -27,8 +27,9 @@ import tempfile
 import time
 from typing import Any, ClassVar
 
-from ..base import SimulatedPrinter
-from ..job import ACTIVE, JobError, Phase
+from ..base import SimOptions, SimulatedPrinter
+from ..camera import FrameSource
+from ..job import ACTIVE, JobError, Phase, PrintJob
 from . import certs
 from .broker import Mosquitto, free_port, write_config
 from .camera import CameraServer
@@ -48,7 +49,7 @@ class BambuSimulator(SimulatedPrinter):
 
     kind: ClassVar[str] = "bambu"
 
-    def __init__(self, job: Any, camera: Any, options: Any) -> None:
+    def __init__(self, job: PrintJob, camera: FrameSource, options: SimOptions) -> None:
         """Pick the model and credentials; ``start()`` opens everything."""
         super().__init__(job, camera, options)
         spec = self.spec = sim_model(options.model)
