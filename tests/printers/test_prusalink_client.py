@@ -596,6 +596,16 @@ async def test_timeout_is_a_connection_error(make_sim: MakeSim, make_client: Mak
         hold.set()
 
 
+async def test_closed_client_refuses_requests(make_sim: MakeSim, make_client: MakeClient) -> None:
+    _sim, line = await make_sim()
+    client = make_client(line)
+    await client.connect()
+    await client.close()
+    assert client.state.status is PrintStatus.OFFLINE
+    with pytest.raises(PrinterConnectionError):
+        await client.refresh()
+
+
 async def test_unreachable_printer(make_client: MakeClient) -> None:
     client = make_client({"host": "127.0.0.1", "port": 9, "username": "maker", "password": "x"})
     with pytest.raises(PrinterConnectionError):

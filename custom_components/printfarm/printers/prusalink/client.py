@@ -103,6 +103,7 @@ class PrusaLinkClient(PrinterClient):
         self._api_key = api_key
         self._http: PrusaLinkHttp | None = None
         self._poll_lock = asyncio.Lock()
+        self._transport_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._fast_until = 0.0
         self._job_id: int | None = None
@@ -119,20 +120,28 @@ class PrusaLinkClient(PrinterClient):
 
     # -------------------------------------------------------------- lifecycle
 
-    def _transport(self) -> PrusaLinkHttp:
-        if self._http is None:
-            client = self._given_client
-            if client is None:
-                self._own_client = client = httpx.AsyncClient(timeout=self.request_timeout)
-            self._http = PrusaLinkHttp(
-                self.base_url,
-                username=self._username,
-                password=self._password,
-                api_key=self._api_key,
-                client=client,
-                timeout=self.request_timeout,
-            )
-        return self._http
+    async def _transport(self) -> PrusaLinkHttp:
+        if self._closing:
+            raise PrinterConnectionError(f"the client for {self.host} is closed")
+        async with self._transport_lock:
+            if self._http is None:
+                client = self._given_client
+                if client is None:
+                    # built in a worker thread: httpx loads the CA bundle when it is
+                    # created, which is blocking file I/O the event loop must not do
+                    client = await asyncio.to_thread(
+                        httpx.AsyncClient, timeout=self.request_timeout
+                    )
+                    self._own_client = client
+                self._http = PrusaLinkHttp(
+                    self.base_url,
+                    username=self._username,
+                    password=self._password,
+                    api_key=self._api_key,
+                    client=client,
+                    timeout=self.request_timeout,
+                )
+            return self._http
 
     async def _open(self) -> None:
         try:
@@ -175,7 +184,7 @@ class PrusaLinkClient(PrinterClient):
         self._camera = (
             CameraInfo(
                 kind=CameraKind.SNAPSHOT,
-                snapshot_url=str(self._transport().url("/api/v1/cameras/snap")),
+                snapshot_url=str((await self._transport()).url("/api/v1/cameras/snap")),
             )
             if has_camera
             else CameraInfo()
@@ -376,7 +385,8 @@ class PrusaLinkClient(PrinterClient):
     # ------------------------------------------------------------------ HTTP
 
     async def _request(self, method: str, path: str, max_bytes: int) -> Reply:
-        return await self._transport().request(method, path, max_bytes=max_bytes)
+        transport = await self._transport()
+        return await transport.request(method, path, max_bytes=max_bytes)
 
     async def _get_json(self, path: str) -> dict[str, Any]:
         reply = await self._request("GET", path, MAX_MESSAGE_BYTES)

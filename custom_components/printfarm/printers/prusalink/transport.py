@@ -126,7 +126,11 @@ class PrusaLinkHttp:
             raise PrinterConnectionError(f"{method} {path}: {err}") from err
         except httpx.HTTPError as err:
             raise PrinterProtocolError(f"{method} {path}: {err}") from err
-        except (KeyError, ValueError, NotImplementedError) as err:  # httpx digest: bad challenge
+        except RuntimeError as err:  # the client was closed under a request in flight
+            if isinstance(err, NotImplementedError):  # httpx digest: qop=auth-int only
+                raise PrinterProtocolError(f"{method} {path}: unusable auth challenge") from err
+            raise PrinterConnectionError(f"{method} {path}: {err}") from err
+        except (KeyError, ValueError) as err:  # httpx digest: a broken challenge
             raise PrinterProtocolError(f"{method} {path}: unusable auth challenge") from err
 
 
