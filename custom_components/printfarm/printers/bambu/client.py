@@ -170,6 +170,7 @@ class BambuClient(PrinterClient):
         context = await self._ssl_context()
         self._raw = {}
         self._poked = False
+        self._refused_auth = False  # re-learnt per connection: Developer mode may have changed
         self._version_seen.clear()
         mqtt = AsyncMqtt(
             self.host,
