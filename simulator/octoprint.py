@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import secrets
 import time
@@ -234,30 +235,39 @@ class OctoPrintSimulator(SimulatedPrinter):
             filepos = int((size or 0) * snap.progress)
         elif connected and snap.phase is Phase.FINISHED:
             completion, print_time, left, filepos = 100.0, 0, 0, size
-        return {
-            "job": {
-                "averagePrintTime": None,
-                "estimatedPrintTime": None,
-                "filament": None,
-                "file": {
-                    "date": 1795238616 if name else None,
-                    "display": name,
-                    "name": name,
-                    "origin": "local" if name else None,
-                    "path": name,
-                    "size": size,
-                },
-                "lastPrintTime": None,
-                "user": self.admin if name else None,
-            },
-            "progress": {
-                "completion": completion,
-                "filepos": filepos,
-                "printTime": print_time,
-                "printTimeLeft": left,
-                "printTimeLeftOrigin": "linear" if left is not None else None,
-            },
+        progress = {
+            "completion": completion,
+            "filepos": filepos,
+            "printTime": print_time,
+            "printTimeLeft": left,
+            "printTimeLeftOrigin": "linear" if left is not None else None,
         }
+        if name is None and snap.phase is not Phase.ERROR:
+            # nothing selected: OctoPrint sends a shorter job block (no display, filament dict)
+            job: dict[str, Any] = {
+                "estimatedPrintTime": None,
+                "filament": {"length": None, "volume": None},
+                "file": dict.fromkeys(("date", "name", "origin", "path", "size")),
+                "lastPrintTime": None,
+                "user": None,
+            }
+            return {"job": job, "progress": progress}
+        job = {
+            "averagePrintTime": None,
+            "estimatedPrintTime": None,
+            "filament": None,
+            "file": {
+                "date": 1795238616 if name else None,
+                "display": name,
+                "name": name,
+                "origin": "local" if name else None,
+                "path": name,
+                "size": size,
+            },
+            "lastPrintTime": None,
+            "user": self.admin if name else None,
+        }
+        return {"job": job, "progress": progress}
 
     def _heaters(self, snap: Snapshot) -> dict[str, Any]:
         return {
@@ -478,6 +488,7 @@ class OctoPrintSimulator(SimulatedPrinter):
         return extra | {
             "date": 1795238616,
             "display": name,
+            "hash": hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest(),
             "name": name,
             "origin": "local",
             "path": name,
@@ -488,6 +499,7 @@ class OctoPrintSimulator(SimulatedPrinter):
             "size": 9330,
             "type": "machinecode",
             "typePath": ["machinecode", "gcode"],
+            "user": self.admin,
         }
 
     async def _files(self, _: web.Request) -> web.Response:
