@@ -327,6 +327,22 @@ def test_attention_message_is_read() -> None:
     assert status.message == "Runout"
 
 
+@pytest.mark.parametrize(
+    ("status_printer", "message"),
+    [
+        ({"ok": True, "message": "OK"}, None),
+        ({"ok": False, "message": "Serial device does not exist"}, "Serial device does not exist"),
+        ({"message": "Runout"}, "Runout"),
+        ({"ok": "false", "message": "Runout"}, "Runout"),
+    ],
+)
+def test_status_printer_message_only_when_not_ok(
+    status_printer: dict[str, Any], message: str | None
+) -> None:
+    status = parse_status({"printer": {"state": "ERROR", "status_printer": status_printer}})
+    assert status.message == message
+
+
 def test_job_with_missing_and_broken_fields() -> None:
     job = parse_job({"id": None, "state": 3, "file": {"refs": "nope", "name": 12}})
     assert job.id is None

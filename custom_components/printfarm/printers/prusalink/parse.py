@@ -267,7 +267,12 @@ def parse_status(data: dict[str, Any]) -> LinkStatus:
         speed=as_int(printer.get("speed")),
         fan_hotend=_non_negative(printer.get("fan_hotend")),
         fan_print=_non_negative(printer.get("fan_print")),
-        message=as_str(status_printer.get("message")),
+        # Prusa-Link always sends {"ok": true, "message": "OK"}: only a problem is a message
+        message=(
+            as_str(status_printer.get("message"))
+            if as_bool(status_printer.get("ok")) is not True
+            else None
+        ),
         job=_parse_job_progress(data.get("job")),
     )
 
