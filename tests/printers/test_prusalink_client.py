@@ -456,6 +456,40 @@ async def test_snapshot_only_where_a_camera_exists(
             await client.snapshot()
 
 
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        (Override(status=204, content_type="text/plain"), "no_frame"),
+        (
+            Override(status=404, body=b'{"message": "Camera is not available"}'),
+            "camera_unavailable",
+        ),
+    ],
+)
+async def test_snapshot_without_a_photo(
+    variant: str, make_sim: MakeSim, make_client: MakeClient, override: Override, reason: str
+) -> None:
+    if variant != "pi":
+        pytest.skip("Buddy firmware has no camera API")
+    sim, line = await make_sim()
+    client = make_client(line)
+    await client.connect()
+    sim.override("/api/v1/cameras/snap", override)
+    with pytest.raises(PrinterCommandError) as err:
+        await client.snapshot()
+    assert err.value.reason == reason
+
+
+async def test_missing_thumbnail_is_none(make_sim: MakeSim, make_client: MakeClient) -> None:
+    sim, line = await make_sim()
+    client = make_client(line)
+    await client.connect()
+    ref = client.state.thumbnail_id
+    assert ref is not None
+    sim.override(httpx.URL(ref).path, Override(status=404, body=b"{}"))
+    assert await client.thumbnail() is None
+
+
 # ------------------------------------------------------------------ polling
 
 
