@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -24,6 +25,9 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.helpers.typing import DiscoveryInfoType
 import voluptuous as vol
 
 from .client import async_create_client
@@ -33,6 +37,7 @@ from .const import (
     CONF_CA_FILE,
     CONF_CAMERA_PORT,
     CONF_KIND,
+    CONF_MODEL,
     CONF_SERIAL,
     DOMAIN,
     LOGGER,
@@ -48,6 +53,7 @@ from .printers import (
     PrinterKind,
     PrinterProtocolError,
 )
+from .printers.flavour import probe_flavour
 
 CONNECT_TIMEOUT = 30.0
 
@@ -144,6 +150,14 @@ def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def suggested_values(kind: PrinterKind, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Known values shaped like the kind's form (advanced ones inside their section)."""
+    advanced = {f.key for f in FORMS[kind] if f.advanced}
+    values = {k: v for k, v in data.items() if k not in advanced}
+    values[CONF_ADVANCED] = {k: v for k, v in data.items() if k in advanced}
+    return values
+
+
 class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add one printer per entry."""
 
@@ -229,7 +243,9 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             info, errors = await self._async_try_connect(data)
             if info is not None:
                 return await self._async_create(info, data)
-        schema = self.add_suggested_values_to_schema(form_schema(kind), user_input or self._data)
+        schema = self.add_suggested_values_to_schema(
+            form_schema(kind), user_input or suggested_values(kind, self._data)
+        )
         return self.async_show_form(step_id=kind.value, data_schema=schema, errors=errors)
 
     async def _async_create(self, info: PrinterInfo, data: dict[str, Any]) -> ConfigFlowResult:
@@ -308,6 +324,84 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             errors={"base": "app_key_failed"},
         )
 
+    # ---------------------------------------------------------- discovery
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """Moonraker, OctoPrint or Prusa-Link announced itself over mDNS."""
+        host = discovery_info.host
+        port = discovery_info.port or 80
+        if discovery_info.type.startswith("_moonraker."):
+            kind: PrinterKind | None = PrinterKind.MOONRAKER
+        else:
+            # _octoprint._tcp: OctoPrint, Prusa-Link or Moonraker's OctoPrint emulation.
+            kind = await probe_flavour(async_get_clientsession(self.hass), host, port)
+        if kind is None:
+            return self.async_abort(reason="not_a_printer")
+        name = discovery_info.name.split(".", 1)[0]
+        data = {CONF_KIND: kind.value, CONF_HOST: host, CONF_PORT: port}
+        unique_id = None
+        if kind is not PrinterKind.PRUSALINK:
+            # Servers that answer without credentials tell their own identity.
+            info, _errors = await self._async_try_connect(data)
+            unique_id = info.unique_id if info else f"{host}:{port}"
+        return await self._async_discovered(
+            kind, {CONF_HOST: host, CONF_PORT: port}, unique_id=unique_id, name=name
+        )
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """A Prusa printer (Prusa Research MAC prefix) joined the network."""
+        return await self._async_discovered(
+            PrinterKind.PRUSALINK,
+            {CONF_HOST: discovery_info.ip},
+            unique_id=None,
+            name=discovery_info.hostname,
+        )
+
+    async def async_step_integration_discovery(
+        self, discovery_info: DiscoveryInfoType
+    ) -> ConfigFlowResult:
+        """Found by printfarm's own probes (Bambu SSDP on UDP 2021, Elegoo SDCP on UDP 3000)."""
+        kind = PrinterKind(discovery_info[CONF_KIND])
+        data = {
+            k: v
+            for k, v in discovery_info.items()
+            if k in (CONF_HOST, CONF_PORT, CONF_SERIAL, CONF_CAMERA_PORT, CONF_MODEL)
+        }
+        return await self._async_discovered(
+            kind,
+            data,
+            unique_id=str(discovery_info["unique_id"]),
+            name=str(discovery_info.get("name") or discovery_info[CONF_HOST]),
+        )
+
+    async def _async_discovered(
+        self, kind: PrinterKind, data: dict[str, Any], *, unique_id: str | None, name: str
+    ) -> ConfigFlowResult:
+        if unique_id is not None:
+            await self.async_set_unique_id(unique_id)
+            self._abort_if_unique_id_configured(updates={CONF_HOST: data[CONF_HOST]})
+        else:
+            # Identity needs credentials (PrusaLink serial): match on the address.
+            self._async_abort_entries_match({CONF_HOST: data[CONF_HOST]})
+        self._data = {CONF_KIND: kind.value, **data}
+        self.context["title_placeholders"] = {"name": name}
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer the discovered printer; then ask for what discovery cannot know."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="discovery_confirm",
+                description_placeholders={
+                    "name": self.context["title_placeholders"]["name"],
+                    "host": self._data[CONF_HOST],
+                },
+            )
+        kind = PrinterKind(self._data[CONF_KIND])
+        return await self._async_step_kind(kind, None)
+
     # ------------------------------------------------------------- reauth
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -351,12 +445,10 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(info.unique_id)
                 self._abort_if_unique_id_mismatch(reason="different_device")
                 return self.async_update_reload_and_abort(entry, data=data)
-        suggested = dict(entry.data)
-        suggested[CONF_ADVANCED] = dict(entry.data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                form_schema(kind), user_input or suggested
+                form_schema(kind), user_input or suggested_values(kind, entry.data)
             ),
             errors=errors,
         )
