@@ -23,6 +23,7 @@ import json
 import secrets
 import time
 from typing import Any, ClassVar
+import uuid
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
@@ -71,6 +72,7 @@ class OctoPrintSimulator(SimulatedPrinter):
         self.api_key: str = str(extra.get("api_key") or secrets.token_hex(16).upper())
         self.admin = "admin"
         self.name = options.name or f"OctoPrint sim {options.index}"
+        self.uuid = str(extra.get("uuid") or uuid.uuid4())
         self.printer_connected = job.phase is not Phase.ERROR
         self.appkey_auto_approve: int | None = extra.get("appkey_auto_approve")
         self.appkey_rate_limit: bool = bool(extra.get("appkey_rate_limit", False))
@@ -115,6 +117,7 @@ class OctoPrintSimulator(SimulatedPrinter):
                 web.post("/api/login", self._login),
                 web.get("/sockjs/websocket", self._websocket),
                 web.get("/webcam/", self._webcam),
+                web.get("/plugin/discovery/discovery.xml", self._discovery),
                 web.get("/plugin/prusaslicerthumbnails/thumbnail/{name}", self._thumbnail),
                 web.get("/plugin/appkeys/probe", self._appkeys_probe),
                 web.post("/plugin/appkeys/request", self._appkeys_request),
@@ -549,6 +552,18 @@ class OctoPrintSimulator(SimulatedPrinter):
             },
             201,
         )
+
+    async def _discovery(self, _: web.Request) -> web.Response:
+        """What the bundled discovery plugin serves: UPnP device description."""
+        xml = (
+            '<?xml version="1.0"?>\n<root xmlns="urn:schemas-upnp-org:device-1-0">'
+            "<specVersion><major>1</major><minor>0</minor></specVersion><device>"
+            "<deviceType>urn:schemas-upnp-org:device:Basic:1</deviceType>"
+            f"<friendlyName>{self.name}</friendlyName>"
+            "<manufacturer>The OctoPrint Project</manufacturer>"
+            f"<UDN>uuid:{self.uuid}</UDN></device></root>"
+        )
+        return web.Response(text=xml, content_type="text/xml")
 
     # ------------------------------------------------------------ webcam
 

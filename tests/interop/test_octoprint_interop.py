@@ -102,6 +102,10 @@ async def test_print_cycle(peer: Peer, session: aiohttp.ClientSession, transport
         # push: passive login + socket auth worked
         assert (client._push is not None) is (transport == "push")
         assert client.info.firmware == "OctoPrint 1.11.8"
+        if isinstance(peer, RealOctoPrint):  # the discovery plugin is disabled there
+            assert client.info.unique_id == f"127.0.0.1:{peer.port}"
+        else:
+            assert client.info.unique_id == peer.sim.uuid  # type: ignore[attr-defined]
         # OctoPrint is up, the printer is not connected to it: offline, not a failure
         # (the real server is shared by the module: a previous run left it after an error)
         state = client.state

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json as jsonlib
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import quote
@@ -65,6 +66,7 @@ DEFAULT_PORT = 80
 MAX_NOZZLE_C = 350.0
 MAX_BED_C = 150.0
 _JSON = dict[str, Any]
+_UDN = re.compile(r"<UDN>\s*uuid:([0-9a-fA-F-]{8,64})\s*</UDN>")
 
 
 def conflict_reason(text: str | None) -> str:
@@ -152,20 +154,10 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
     def _headers(self) -> dict[str, str]:
         return {"X-Api-Key": self._api_key} if self._api_key else {}
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: _JSON | None = None,
-        auth: bool = True,
-    ) -> tuple[int, Any]:
-        """One API call: ``(status, parsed JSON body or None)``.
-
-        401/403 raise PrinterAuthError, transport failures
-        PrinterConnectionError, a 2xx body that is not JSON
-        PrinterProtocolError. Other statuses are returned to the caller.
-        """
+    async def _fetch(
+        self, method: str, path: str, *, json: _JSON | None = None, auth: bool = True
+    ) -> tuple[int, bytes]:
+        """One HTTP call: ``(status, raw body)``; 401/403 and transport errors raise."""
         url = self.base_url.join(URL(path))
         try:
             async with self._get_session().request(
@@ -180,12 +172,22 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
                     raise PrinterAuthError(
                         f"OctoPrint at {self.host} refused the API key (HTTP {resp.status})"
                     )
-                raw = await self._read_limited(resp, MAX_MESSAGE_BYTES)
-                status = resp.status
+                return resp.status, await self._read_limited(resp, MAX_MESSAGE_BYTES)
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise PrinterConnectionError(
                 f"OctoPrint at {self.host}: {type(err).__name__}: {err}"
             ) from err
+
+    async def _request(
+        self, method: str, path: str, *, json: _JSON | None = None, auth: bool = True
+    ) -> tuple[int, Any]:
+        """One API call: ``(status, parsed JSON body or None)``.
+
+        401/403 raise PrinterAuthError, transport failures
+        PrinterConnectionError, a 2xx body that is not JSON
+        PrinterProtocolError. Other statuses are returned to the caller.
+        """
+        status, raw = await self._fetch(method, path, json=json, auth=auth)
         if not raw.strip():
             return status, None
         try:
@@ -196,6 +198,16 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
                 raise PrinterProtocolError(f"{path}: the answer is not JSON") from err
             body = None
         return status, body
+
+    async def _read_uuid(self) -> str | None:
+        """The instance UUID the discovery plugin publishes (None when it is disabled)."""
+        with contextlib.suppress(PrinterProtocolError, PrinterConnectionError):
+            status, raw = await self._fetch("GET", "plugin/discovery/discovery.xml")
+            if status == 200:
+                match = _UDN.search(raw.decode("utf-8", "replace"))
+                if match:
+                    return match.group(1).lower()
+        return None
 
     @staticmethod
     async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -272,6 +284,8 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
             settings = await self._get_json("api/settings")
         self._camera = camera_info(parse_webcam(settings), self.base_url)
         name = as_str(as_dict(as_dict(settings).get("appearance")).get("name"))
+        if self._unique_id is None:
+            self._unique_id = await self._read_uuid()
         await self.refresh()
         if self.use_push:
             await self._open_push()
@@ -444,12 +458,14 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         native = job.state or printer_text or ("Offline" if not flags else None)
         mapped = map_status(native, flags)
         # no serial link between OctoPrint and the printer: /api/printer said 409,
-        # or the push flags say closed/not operational
+        # the flags say closed/not operational, or the state is offline or an error
+        # (OctoPrint closes the link on errors; /api/job and /api/printer are read
+        # separately and may straddle the moment it does)
         printer_offline = (
             (printer_text is None and not flags)
             or flags.get("closedOrError", False)
             or flags.get("operational") is False
-            or mapped is PrintStatus.OFFLINE
+            or mapped in (PrintStatus.OFFLINE, PrintStatus.ERROR)
         )
         key = (job.file_origin, job.file_path)
         previous = self._state.status
