@@ -13,6 +13,9 @@ Options (``SimOptions.extra``):
 * ``command_delay_s``: Prusa-Link queues pause/resume/stop and answers 204
   before the printer acts (default 0.1 s on Pi, 0 on Buddy).
 
+Prusa-Link (``pi``) also answers OctoPrint's legacy control routes
+``POST /api/printer/tool`` / ``bed`` / ``printhead`` (targets, feed rate).
+
 Tests steer it with :meth:`PrusaLinkSimulator.override` (raw answers: bad
 JSON, oversized bodies, 5xx, a held request), :meth:`attention`,
 :meth:`replace_job` and ``digest.force_stale``.
@@ -230,6 +233,10 @@ class PrusaLinkSimulator(SimulatedPrinter):
         app.router.add_get("/api/v1/cameras", self._v1(self._cameras))
         app.router.add_get("/api/v1/cameras/snap", self._v1(self._snap))
         app.router.add_get("/api/v1/cameras/{camera}/snap", self._v1(self._snap))
+        if self.variant == "pi":  # Prusa-Link kept OctoPrint's control routes; Buddy did not
+            app.router.add_post("/api/printer/tool", self._tool)
+            app.router.add_post("/api/printer/bed", self._bed)
+            app.router.add_post("/api/printer/printhead", self._printhead)
         app.router.add_get("/thumb/{size}/usb/{name}", self._buddy_thumb)
         app.router.add_get("/api/thumbnails/{path:.+}", self._pi_thumb)
 
@@ -336,6 +343,54 @@ class PrusaLinkSimulator(SimulatedPrinter):
             )
         reason = web.Response(status=status).reason
         return web.Response(status=status, text=f"{status}: {reason}")
+
+    async def _body(self, request: web.Request) -> dict[str, Any] | None:
+        try:
+            data = await request.json()
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _limited(
+        self, request: web.Request, value: Any, low: float, high: float
+    ) -> float | web.Response:
+        """The number, or a 400 unless ``value`` is within Prusa-Link's limits."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return self._answer(request, 400, "Bad Request", "Invalid value.")
+        if value < low:
+            return self._answer(request, 400, "Value too low", "Desired value is too low")
+        if value > high:
+            return self._answer(request, 400, "Value too high", "Desired value is too high")
+        return float(value)
+
+    async def _tool(self, request: web.Request) -> web.Response:
+        body = await self._body(request) or {}
+        if body.get("command") == "target":
+            targets = body.get("targets")
+            value = targets.get("tool0") if isinstance(targets, dict) else None
+            target = self._limited(request, value, 0, 305)
+            if isinstance(target, web.Response):
+                return target
+            self._apply(lambda: self.job.set_nozzle_target(target))
+        return self._answer(request, 204)
+
+    async def _bed(self, request: web.Request) -> web.Response:
+        body = await self._body(request) or {}
+        if body.get("command") == "target":
+            target = self._limited(request, body.get("target"), 0, 125)
+            if isinstance(target, web.Response):
+                return target
+            self._apply(lambda: self.job.set_bed_target(target))
+        return self._answer(request, 204)
+
+    async def _printhead(self, request: web.Request) -> web.Response:
+        body = await self._body(request) or {}
+        if body.get("command") in ("speed", "feedrate"):
+            factor = self._limited(request, body.get("factor", 100), 10, 999)
+            if isinstance(factor, web.Response):
+                return factor
+            self._apply(lambda: self.job.set_speed_factor(round(factor)))
+        return self._answer(request, 204)
 
     async def _cameras(self, request: web.Request) -> web.Response:
         if self.identity.camera_id is None:

@@ -39,6 +39,7 @@ WAIT = 5.0
 
 MakeSim = Callable[..., Awaitable[tuple[PrusaLinkSimulator, dict[str, Any]]]]
 MakeClient = Callable[..., PrusaLinkClient]
+Sims = Callable[..., Awaitable[tuple[PrusaLinkSimulator, dict[str, Any]]]]
 
 
 @pytest.fixture(params=["buddy", "pi"])
@@ -48,11 +49,12 @@ def variant(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def make_sim(variant: str) -> AsyncIterator[MakeSim]:
+async def sims() -> AsyncIterator[Sims]:
+    """Start simulators of a named flavour; all are stopped at the end."""
     started: list[PrusaLinkSimulator] = []
 
     async def make(
-        *, printing: bool = True, **extra: Any
+        variant: str, *, printing: bool = True, **extra: Any
     ) -> tuple[PrusaLinkSimulator, dict[str, Any]]:
         job = PrintJob(start_printing=printing, file="3DBenchy.gcode")
         sim = PrusaLinkSimulator(
@@ -65,6 +67,16 @@ async def make_sim(variant: str) -> AsyncIterator[MakeSim]:
     yield make
     for sim in started:
         await sim.stop()
+
+
+@pytest.fixture
+def make_sim(variant: str, sims: Sims) -> MakeSim:
+    """Start simulators of the flavour this test run is parametrized with."""
+
+    async def make(**kwargs: Any) -> tuple[PrusaLinkSimulator, dict[str, Any]]:
+        return await sims(variant, **kwargs)
+
+    return make
 
 
 @pytest.fixture
@@ -115,7 +127,8 @@ async def test_connect_reads_identity_and_state(
     assert state.nozzle_target == 215.0
     assert state.bed_target == 60.0
     assert state.extra["job_id"] == sim.job_id
-    assert not client.capabilities.temperature_control
+    assert client.capabilities.temperature_control is (variant == "pi")
+    assert client.capabilities.speed_factor is (variant == "pi")
     assert client.capabilities.thumbnail
     if variant == "pi":
         assert info.name == sim.identity.name
@@ -415,14 +428,72 @@ async def test_printer_error_carries_its_message(
     assert state.error == "Thermal runaway"
 
 
-async def test_temperatures_cannot_be_set(make_sim: MakeSim, make_client: MakeClient) -> None:
-    _sim, line = await make_sim()
+async def test_buddy_cannot_set_temperatures_or_speed(sims: Sims, make_client: MakeClient) -> None:
+    _sim, line = await sims("buddy")
     client = make_client(line)
     await client.connect()
     with pytest.raises(PrinterNotSupportedError):
         await client.set_nozzle_target(200)
     with pytest.raises(PrinterNotSupportedError):
         await client.set_bed_target(60)
+    with pytest.raises(PrinterNotSupportedError):
+        await client.set_speed_factor(120)
+
+
+async def test_prusa_link_sets_temperatures_and_speed(sims: Sims, make_client: MakeClient) -> None:
+    """Through the legacy routes Prusa-Link kept, confirmed by the targets it reports."""
+    sim, line = await sims("pi")
+    client = make_client(line)
+    await client.connect()
+    await client.set_nozzle_target(205)
+    assert client.state.nozzle_target == 205.0
+    await client.set_bed_target(65.5)
+    assert client.state.bed_target == 65.5
+    await client.set_speed_factor(120)
+    assert client.state.speed_factor == 120
+    assert [c[:2] for c in sim.commands] == [
+        ("POST", "/api/printer/tool"),
+        ("POST", "/api/printer/bed"),
+        ("POST", "/api/printer/printhead"),
+    ]
+    assert sim.job.nozzle_target == 205.0
+
+
+@pytest.mark.parametrize(
+    ("call", "value"),
+    [
+        ("set_nozzle_target", 306),
+        ("set_bed_target", -1),
+        ("set_speed_factor", 5),
+        ("set_speed_factor", 1000),
+        ("set_speed_factor", 1.5),
+    ],
+)
+async def test_out_of_range_values_are_refused_before_sending(
+    sims: Sims, make_client: MakeClient, call: str, value: Any
+) -> None:
+    sim, line = await sims("pi")
+    client = make_client(line)
+    await client.connect()
+    with pytest.raises(PrinterCommandError) as err:
+        await getattr(client, call)(value)
+    assert err.value.reason == "invalid_value"
+    assert sim.commands == []
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(400, "invalid_value"), (409, "conflict"), (404, "unsupported")]
+)
+async def test_refused_control_request(
+    sims: Sims, make_client: MakeClient, status: int, reason: str
+) -> None:
+    sim, line = await sims("pi")
+    client = make_client(line)
+    await client.connect()
+    sim.override("/api/printer/bed", Override(status=status, body=b'{"title": "x"}'))
+    with pytest.raises(PrinterCommandError) as err:
+        await client.set_bed_target(50)
+    assert err.value.reason == reason
 
 
 # ------------------------------------------------------------------ images
@@ -467,11 +538,9 @@ async def test_snapshot_only_where_a_camera_exists(
     ],
 )
 async def test_snapshot_without_a_photo(
-    variant: str, make_sim: MakeSim, make_client: MakeClient, override: Override, reason: str
+    sims: Sims, make_client: MakeClient, override: Override, reason: str
 ) -> None:
-    if variant != "pi":
-        pytest.skip("Buddy firmware has no camera API")
-    sim, line = await make_sim()
+    sim, line = await sims("pi")
     client = make_client(line)
     await client.connect()
     sim.override("/api/v1/cameras/snap", override)
@@ -654,13 +723,9 @@ def live_body(name: str) -> Any:
     return json.loads(path.read_text())["body"]
 
 
-async def test_pi_simulator_speaks_the_shapes_of_real_prusa_link(
-    variant: str, make_sim: MakeSim
-) -> None:
+async def test_pi_simulator_speaks_the_shapes_of_real_prusa_link(sims: Sims) -> None:
     """Held to what the real Prusa-Link 0.8.1 sent (tests/fixtures/prusalink/live_*)."""
-    if variant != "pi":
-        pytest.skip("Buddy firmware has no implementation off the printer to compare with")
-    sim, line = await make_sim()
+    sim, line = await sims("pi")
     async with httpx.AsyncClient() as session:
         http = PrusaLinkHttp(
             f"http://127.0.0.1:{line['port']}",

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ..base import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES, PrinterClient
+from ..base import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES, PrinterClient, check_temperature
 from ..exceptions import (
     PrinterCommandError,
     PrinterConnectionError,
@@ -58,6 +58,10 @@ DEFAULT_POLL_INTERVAL = 5.0
 #: Seconds between polls right after a command, for ``FAST_POLL_WINDOW`` seconds.
 FAST_POLL_INTERVAL = 1.0
 FAST_POLL_WINDOW = 30.0
+#: Prusa-Link's own limits for the legacy control routes (its ``LimitsMK3``).
+NOZZLE_MAX = 305.0
+BED_MAX = 125.0
+SPEED_MIN, SPEED_MAX = 10, 999
 
 
 class PrusaLinkFirmwareTooOldError(PrinterProtocolError):
@@ -176,9 +180,13 @@ class PrusaLinkClient(PrinterClient):
             configuration_url=self.base_url,
         )
         has_camera = any(camera.connected for camera in self.cameras)
+        # Prusa-Link keeps OctoPrint's control routes (tool/bed targets, feed rate);
+        # Buddy firmware has no way to set them over the API
+        controls = version.is_prusa_link
         self._capabilities = Capabilities(
             camera=CameraKind.SNAPSHOT if has_camera else CameraKind.NONE,
-            temperature_control=False,
+            temperature_control=controls,
+            speed_factor=controls,
             thumbnail=True,
         )
         self._camera = (
@@ -349,12 +357,67 @@ class PrusaLinkClient(PrinterClient):
         raise PrinterCommandError(f"{what}: the printer answered {reply.status}")
 
     async def set_nozzle_target(self, celsius: float) -> None:
-        """PrusaLink v1 has no temperature endpoint."""
-        raise PrinterNotSupportedError("PrusaLink has no API to set the nozzle temperature")
+        """Set the nozzle target (Prusa-Link only); returns when the printer reports it."""
+        self._require_control("nozzle target", self._capabilities.temperature_control)
+        target = _plain(check_temperature(celsius, NOZZLE_MAX, "nozzle target"))
+        body = {"command": "target", "targets": {"tool0": target}}
+        await self._control("/api/printer/tool", body, "nozzle target")
+        await self._confirm(
+            lambda s: s.nozzle_target is not None and abs(s.nozzle_target - target) < 0.5,
+            "nozzle target",
+            self.confirm_timeout,
+        )
 
     async def set_bed_target(self, celsius: float) -> None:
-        """PrusaLink v1 has no temperature endpoint."""
-        raise PrinterNotSupportedError("PrusaLink has no API to set the bed temperature")
+        """Set the bed target (Prusa-Link only); returns when the printer reports it."""
+        self._require_control("bed target", self._capabilities.temperature_control)
+        target = _plain(check_temperature(celsius, BED_MAX, "bed target"))
+        await self._control("/api/printer/bed", {"command": "target", "target": target}, "bed")
+        await self._confirm(
+            lambda s: s.bed_target is not None and abs(s.bed_target - target) < 0.5,
+            "bed target",
+            self.confirm_timeout,
+        )
+
+    async def set_speed_factor(self, percent: int) -> None:
+        """Set the feed-rate override (Prusa-Link only); returns when the printer reports it."""
+        self._require_control("speed factor", self._capabilities.speed_factor)
+        if isinstance(percent, bool) or not isinstance(percent, int):
+            raise PrinterCommandError(
+                f"speed: {percent!r} is not a percentage", reason="invalid_value"
+            )
+        if not SPEED_MIN <= percent <= SPEED_MAX:
+            raise PrinterCommandError(
+                f"speed: {percent} % is outside {SPEED_MIN}-{SPEED_MAX} %", reason="invalid_value"
+            )
+        body = {"command": "speed", "factor": percent}
+        await self._control("/api/printer/printhead", body, "speed factor")
+        await self._confirm(lambda s: s.speed_factor == percent, "speed", self.confirm_timeout)
+
+    def _require_control(self, what: str, supported: bool) -> None:
+        if not supported:
+            raise PrinterNotSupportedError(
+                f"{what}: PrusaLink on Buddy firmware has no API to set it"
+            )
+        if not self._state.connected:
+            raise PrinterConnectionError(f"{what}: printer {self.host} is offline")
+
+    async def _control(self, path: str, body: dict[str, Any], what: str) -> None:
+        """POST one of Prusa-Link's legacy control routes (204 on success)."""
+        reply = await self._request("POST", path, MAX_MESSAGE_BYTES, body)
+        if reply.status in (200, 204):
+            self._fast_until = asyncio.get_running_loop().time() + FAST_POLL_WINDOW
+            self._wake.set()
+            return
+        if reply.status == 400:
+            raise PrinterCommandError(
+                f"{what}: the printer refused the value", reason="invalid_value"
+            )
+        if reply.status == 404:
+            raise PrinterNotSupportedError(f"{what}: this printer has no {path}")
+        if reply.status == 409:
+            raise PrinterCommandError(f"{what}: not possible in this state", reason="conflict")
+        raise PrinterCommandError(f"{what}: the printer answered {reply.status}")
 
     # ----------------------------------------------------------------- images
 
@@ -384,9 +447,11 @@ class PrusaLinkClient(PrinterClient):
 
     # ------------------------------------------------------------------ HTTP
 
-    async def _request(self, method: str, path: str, max_bytes: int) -> Reply:
+    async def _request(
+        self, method: str, path: str, max_bytes: int, body: dict[str, Any] | None = None
+    ) -> Reply:
         transport = await self._transport()
-        return await transport.request(method, path, max_bytes=max_bytes)
+        return await transport.request(method, path, max_bytes=max_bytes, body=body)
 
     async def _get_json(self, path: str) -> dict[str, Any]:
         reply = await self._request("GET", path, MAX_MESSAGE_BYTES)
@@ -403,6 +468,11 @@ class _NotFoundError(PrinterProtocolError):
 
 class _UnexpectedStatusError(PrinterProtocolError):
     """An answer whose status the endpoint never gives."""
+
+
+def _plain(value: float) -> float | int:
+    """215.0 -> 215: Prusa-Link writes the number into G-code as it comes."""
+    return int(value) if value.is_integer() else value
 
 
 def _thumbnail_ref(job: LinkJob | None) -> str | None:

@@ -101,7 +101,13 @@ class VersionInfo:
     firmware: str | None = None
     printer: str | None = None
     original: str | None = None  # Prusa-Link: "PrusaLink MK3S"
+    sdk: str | None = None  # Prusa-Link: version of its Prusa Connect SDK
     nozzle_diameter: float | None = None
+
+    @property
+    def is_prusa_link(self) -> bool:
+        """Prusa-Link on a Pi (``original``/``sdk`` are its own); else Buddy firmware."""
+        return self.original is not None or self.sdk is not None
 
     @property
     def model(self) -> str | None:
@@ -204,6 +210,7 @@ def parse_version(data: dict[str, Any]) -> VersionInfo:
         firmware=as_str(data.get("firmware")),
         printer=as_str(data.get("printer")),
         original=as_str(data.get("original")),
+        sdk=as_str(data.get("sdk")),
         nozzle_diameter=as_float(data.get("nozzle_diameter")),
     )
 

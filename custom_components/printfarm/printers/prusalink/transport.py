@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import logging
 import re
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -77,15 +77,17 @@ class PrusaLinkHttp:
             raise PrinterProtocolError(f"refusing to follow a reference to another host: {path}")
         return target
 
-    async def request(self, method: str, path: str, *, max_bytes: int) -> Reply:
+    async def request(
+        self, method: str, path: str, *, max_bytes: int, body: dict[str, Any] | None = None
+    ) -> Reply:
         """Send one request; retry once on a stale nonce; map failures to typed errors.
 
         Statuses other than 401/403 and 5xx are returned for the caller to judge.
         """
-        reply, stale = await self._send(method, path, max_bytes)
+        reply, stale = await self._send(method, path, max_bytes, body)
         if reply.status == 401 and stale:
             _LOGGER.debug("%s %s: nonce went stale twice, repeating once", method, path)
-            reply, stale = await self._send(method, path, max_bytes)
+            reply, stale = await self._send(method, path, max_bytes, body)
         if reply.status == 401:
             detail = " (nonce kept going stale)" if stale else ""
             raise PrinterAuthError(f"the printer refused the credentials{detail}")
@@ -97,23 +99,26 @@ class PrusaLinkHttp:
             raise PrinterConnectionError(f"{method} {path}: server error {reply.status}")
         return reply
 
-    async def _send(self, method: str, path: str, max_bytes: int) -> tuple[Reply, bool]:
+    async def _send(
+        self, method: str, path: str, max_bytes: int, body: dict[str, Any] | None
+    ) -> tuple[Reply, bool]:
         url = self.url(path)
         try:
             async with self._client.stream(
                 method,
                 url,
                 headers=self._headers,
+                json=body,
                 auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
                 timeout=self._timeout,
                 follow_redirects=False,
             ) as response:
                 challenge = " ".join(response.headers.get_list("www-authenticate"))
-                body = await _read_limited(response, max_bytes, f"{method} {path}")
+                content = await _read_limited(response, max_bytes, f"{method} {path}")
                 reply = Reply(
                     status=response.status_code,
                     content_type=response.headers.get("content-type", ""),
-                    body=body,
+                    body=content,
                 )
                 if response.status_code == 401 and challenge.lower().startswith("apikey"):
                     raise PrinterAuthError("the printer asks for an API key, not a password")
