@@ -131,6 +131,9 @@ def test_real_prusa_link_peer() -> None:
     assert digest["refreshes"] == 5
     assert digest["pause_reason"] == "not_printing"
     assert digest["thumbnail"] is None
+    assert digest["temperature_control"] is True
+    assert digest["bed_target"] == "not_confirmed"
+    assert digest["bed_too_hot"] == "invalid_value"
     assert seen["wrong_password"] == "PrinterAuthError"
     assert seen["wrong_user"] == "PrinterAuthError"
     assert seen["api_key"] == "error"
@@ -173,6 +176,19 @@ async def _drive() -> dict[str, Any]:
             pause_reason = "none"
         except PrinterCommandError as err:
             pause_reason = err.reason
+        # the real server accepts the POST (digest with a JSON body); with no printer
+        # on the serial port the new target is never reported, so it stays unconfirmed
+        main.confirm_timeout = 1.0
+        try:
+            await main.set_bed_target(50)
+            bed = "confirmed"
+        except PrinterCommandError as err:
+            bed = err.reason
+        try:  # past Prusa-Link's own limit (125 °C): its 400 answer, mapped
+            await main._control("/api/printer/bed", {"command": "target", "target": 200}, "bed")
+            too_hot = "accepted"
+        except PrinterCommandError as err:
+            too_hot = err.reason
         state = main.state
         seen["digest"] = {
             "connected": state.connected,
@@ -187,6 +203,9 @@ async def _drive() -> dict[str, Any]:
             "camera": main.capabilities.camera.value,
             "refreshes": 5,
             "pause_reason": pause_reason,
+            "temperature_control": main.capabilities.temperature_control,
+            "bed_target": bed,
+            "bed_too_hot": too_hot,
             "thumbnail": await main.thumbnail(),
         }
     finally:
