@@ -4,7 +4,16 @@ PrusaLink has no push channel, so the listen loop polls ``/api/v1/status``
 every ``poll_interval`` seconds, faster for a while after a command, and
 reads ``/api/v1/job`` whenever the job id changes (file name, thumbnail).
 Pause, resume and stop address the job by id; the printer answers 404 when
-the id is not the current job and 409 when the state does not allow it.
+the id is not the current job (reported as ``job_changed`` after re-reading
+the job, never retried on a job the user did not see) and 409 when the state
+does not allow it (``not_printing`` or ``conflict``). Every command returns
+only once the polled state confirms it.
+
+Temperature targets and the feed rate exist only on Prusa-Link (Pi), through
+the OctoPrint-style ``/api/printer/{tool,bed,printhead}`` routes it kept;
+Buddy firmware has no such API, so there they raise
+:class:`PrinterNotSupportedError` and the capabilities say so. Prusa-Link's
+camera (``/api/v1/cameras/snap``) gives ``snapshot()``; Buddy has none.
 """
 
 from __future__ import annotations
