@@ -269,6 +269,13 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
             f"| {pct(e['recall_before'])} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} |"
         )
     add("")
+    add("## Try it on your own camera")
+    add("")
+    add("```")
+    add("scripts/detect path/to/frames/ --json     # one line per image: path, score, failure")
+    add("scripts/detect frame.jpg --threshold 0.5  # another threshold")
+    add("```")
+    add("")
     add("## Known weaknesses")
     add("")
     add("- **Normal frames come from one or two cameras.** The false-alarm rate on other printers,")

@@ -44,7 +44,7 @@ from printfarm_detect.adaptation import AdaptationParams, CameraAdaptation, Feed
 from printfarm_detect.preprocess import METADATA_KEY, SCHEMA_VERSION, Preprocess  # noqa: E402
 
 PREPROCESS = Preprocess(width=224, height=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+L2_GRID = (1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
 DEFAULT_FALSE_ALARM_RATE = 0.01  # the default threshold allows 1 % false alarms in validation
 
 
