@@ -42,6 +42,7 @@ from ..models import (
 from .appkeys import AppKeysMixin
 from .camera import camera_info
 from .flavour import detect_flavour
+from .merge import Reading, state_changes
 from .parse import (
     ConnectionInfo,
     Heater,
@@ -57,7 +58,6 @@ from .parse import (
     parse_webcam,
 )
 from .push import PushSession
-from .status import job_outcome, map_status
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -404,17 +404,19 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         job = parse_job(job_body)
         if printer_status == 409:
             # OctoPrint is up, the printer is not connected to it
-            self._apply(job, None, None, None, None, {}, parse_error(printer_body))
+            self._apply(Reading(job, None, {}, parse_error(printer_body), None, None, None))
         elif printer_status == 200:
             report = parse_printer(printer_body)
             self._apply(
-                job,
-                report.text,
-                report.tool0,
-                report.bed,
-                report.chamber,
-                report.flags,
-                report.error,
+                Reading(
+                    job,
+                    report.text,
+                    report.flags,
+                    report.error,
+                    report.tool0,
+                    report.bed,
+                    report.chamber,
+                )
             )
         else:
             raise PrinterProtocolError(f"/api/printer: HTTP {printer_status}")
@@ -433,73 +435,26 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
             return  # may predate the command being sent; the poll after it decides
         tool0, bed, chamber = temps
         keep = self._state
+        # a push carries only the temperatures measured since the last one: keep the rest
         self._apply(
-            job,
-            text,
-            tool0 or _heater(keep.nozzle_temp, keep.nozzle_target),
-            bed or _heater(keep.bed_temp, keep.bed_target),
-            chamber
-            or (_heater(keep.chamber_temp, None) if keep.chamber_temp is not None else None),
-            flags,
-            job.error,
+            Reading(
+                job=job,
+                printer_text=text,
+                flags=flags,
+                printer_error=job.error,
+                tool0=tool0 or _heater(keep.nozzle_temp, keep.nozzle_target),
+                bed=bed or _heater(keep.bed_temp, keep.bed_target),
+                chamber=chamber or _heater(keep.chamber_temp, None),
+            )
         )
 
-    def _apply(
-        self,
-        job: JobReport,
-        printer_text: str | None,
-        tool0: Heater | None,
-        bed: Heater | None,
-        chamber: Heater | None,
-        flags: dict[str, bool],
-        printer_error: str | None,
-    ) -> None:
+    def _apply(self, reading: Reading) -> None:
         """Merge one poll (or push) into the normalized state."""
-        native = job.state or printer_text or ("Offline" if not flags else None)
-        mapped = map_status(native, flags)
-        # no serial link between OctoPrint and the printer: /api/printer said 409,
-        # the flags say closed/not operational, or the state is offline or an error
-        # (OctoPrint closes the link on errors; /api/job and /api/printer are read
-        # separately and may straddle the moment it does)
-        printer_offline = (
-            (printer_text is None and not flags)
-            or flags.get("closedOrError", False)
-            or flags.get("operational") is False
-            or mapped in (PrintStatus.OFFLINE, PrintStatus.ERROR)
-        )
-        key = (job.file_origin, job.file_path)
-        previous = self._state.status
-        if self._job_key is not None and key != self._job_key and mapped is PrintStatus.IDLE:
-            previous = PrintStatus.IDLE  # another file was selected: forget the last outcome
+        key = (reading.job.file_origin, reading.job.file_path)
+        file_changed = self._job_key is not None and key != self._job_key
         self._job_key = key
-        status = job_outcome(previous, mapped, job.completion)
-        # the same error text whether it came by poll or by push (no flapping):
-        # OctoPrint's own error string; the 409 text only says "not operational"
-        error = None
-        if status in (PrintStatus.ERROR, PrintStatus.OFFLINE):
-            error = job.error or (printer_error if printer_text is not None else None)
-            if status is PrintStatus.ERROR and error is None:
-                error = native
-        if printer_offline:
-            tool0 = bed = chamber = None  # nothing is measured without the printer
-        self._update_state(
-            connected=True,
-            status=status,
-            native_status=native,
-            progress=job.completion,
-            remaining_s=job.print_time_left,
-            elapsed_s=job.print_time,
-            job=job.file_display,
-            nozzle_temp=tool0.actual if tool0 else None,
-            nozzle_target=tool0.target if tool0 else None,
-            bed_temp=bed.actual if bed else None,
-            bed_target=bed.target if bed else None,
-            chamber_temp=chamber.actual if chamber else None,
-            error=error,
-            control_available=not printer_offline,
-            control_unavailable_reason="printer_offline" if printer_offline else None,
-            thumbnail_id=self._thumbnail_url,
-        )
+        changes = state_changes(reading, self._state.status, file_changed)
+        self._update_state(**changes, thumbnail_id=self._thumbnail_url)
 
     async def _update_thumbnail(self, job: JobReport) -> None:
         """Look up the job file's ``thumbnail`` (slicer thumbnail plugins) once per file."""
