@@ -83,6 +83,8 @@ class OctoPrintSimulator(SimulatedPrinter):
         self._requests: list[float] = []
         self._sessions: dict[str, str] = {}  # session -> user
         self._sockets: set[web.WebSocketResponse] = set()
+        #: Set whenever a push client has authenticated (tests wait on it).
+        self.push_client_authed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -652,11 +654,20 @@ class OctoPrintSimulator(SimulatedPrinter):
                             authed = True
                             await ws.send_json({"history": self._current()})
                             self._sockets.add(ws)
+                            self.push_client_authed.set()
                         else:
                             await ws.send_json({"reauthRequired": {"reason": "stale"}})
         finally:
             self._sockets.discard(ws)
         return ws
+
+    async def drop_push_clients(self) -> None:
+        """Close every push socket (as a restarting server or a network blip would)."""
+        self.push_client_authed.clear()
+        for ws in list(self._sockets):
+            self._sockets.discard(ws)
+            with contextlib.suppress(Exception):
+                await ws.close()
 
     async def _push_loop(self) -> None:
         """Send ``current`` on every change and at least once a second."""

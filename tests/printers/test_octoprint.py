@@ -366,6 +366,24 @@ async def test_push_silence_falls_back_to_polling(
         assert client.connected
 
 
+async def test_dropped_push_socket_is_reopened(
+    sim: OctoPrintSimulator, session: aiohttp.ClientSession
+) -> None:
+    async with make_client(sim, session, use_push=True, poll_interval=3600.0) as client:
+        client.push_retry_interval = 0.0
+        first = client._push
+        assert first is not None
+        async with asyncio.timeout(WAIT):
+            await sim.push_client_authed.wait()  # the server has taken the first socket
+        await sim.drop_push_clients()
+        async with asyncio.timeout(WAIT):
+            await sim.push_client_authed.wait()
+        assert client._push is not None
+        assert client._push is not first
+        sim.job.pause()  # polling is an hour away: only the new socket can tell
+        await client.wait_for_state(status_is(PrintStatus.PAUSED), WAIT)
+
+
 # ------------------------------------------------------------ hostile servers
 
 
