@@ -6,11 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from yarl import URL
 
-from custom_components.printfarm.printers import CameraKind, PrinterProtocolError, PrintStatus
-from custom_components.printfarm.printers.octoprint import STATUS_MAP, detect_flavour
+from custom_components.printfarm.printers import (
+    CameraKind,
+    ConnectionOptions,
+    PrinterKind,
+    PrinterProtocolError,
+    PrintStatus,
+)
+from custom_components.printfarm.printers.octoprint import STATUS_MAP, create, detect_flavour
 from custom_components.printfarm.printers.octoprint.camera import camera_info, resolve_url
 from custom_components.printfarm.printers.octoprint.client import conflict_reason
 from custom_components.printfarm.printers.octoprint.merge import Reading, state_changes
@@ -404,3 +411,23 @@ def test_a_new_file_forgets_the_last_outcome() -> None:
     reading = reading_from("live_job_cancelled.json", "live_printer_after_cancel.json")
     assert state_changes(reading, PrintStatus.CANCELLED, False)["status"] is PrintStatus.CANCELLED
     assert state_changes(reading, PrintStatus.CANCELLED, True)["status"] is PrintStatus.IDLE
+
+
+async def test_create_reads_options() -> None:
+    async with aiohttp.ClientSession() as session:
+        client = create(
+            ConnectionOptions(
+                kind=PrinterKind.OCTOPRINT,
+                host="10.0.0.5",
+                api_key="k",
+                extra={"ssl": "true", "path": "/octo", "push": "false", "poll_interval": "2"},
+            ),
+            session,
+        )
+        assert str(client.base_url) == "https://10.0.0.5/octo/"
+        assert client.use_push is False
+        assert client.poll_interval == 2.0
+        plain = create(ConnectionOptions(kind=PrinterKind.OCTOPRINT, host="h"), session)
+        assert str(plain.base_url) == "http://h/"
+        assert plain.use_push is True
+        assert plain.poll_interval == 5.0
