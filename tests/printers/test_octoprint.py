@@ -596,3 +596,25 @@ async def test_poll_overlapping_a_command_is_dropped(
         assert await poll == before
         assert client.state.status is PrintStatus.PRINTING
         assert client._kick.is_set()  # an immediate fresh poll is requested instead
+
+
+async def test_server_restart_goes_offline_and_reconnects(
+    session: aiohttp.ClientSession,
+) -> None:
+    sim, _ = await start_sim()
+    client = make_client(sim, session)
+    client.backoff.initial = 0.05
+    client.backoff.maximum = 0.1
+    try:
+        async with client:
+            await sim.stop()
+            state = await client.wait_for_state(lambda s: not s.connected, WAIT)
+            assert state.status is PrintStatus.OFFLINE
+            # the same server comes back on the same port
+            sim.options.port = sim.port
+            await sim.start()
+            state = await client.wait_for_state(lambda s: s.connected, WAIT)
+            assert state.status is PrintStatus.PRINTING
+            assert client.last_error is not None
+    finally:
+        await sim.stop()
