@@ -171,6 +171,12 @@ async def _drive() -> dict[str, Any]:
     try:
         for _ in range(5):
             await main.refresh()
+        # Right after start the server may still say BUSY while it looks for a
+        # printer on its serial port; poll the real peer until it settles.
+        settle = time.monotonic() + 30
+        while main.state.native_status != "ERROR" and time.monotonic() < settle:
+            await asyncio.sleep(0.5)
+            await main.refresh()
         try:
             await main.pause()
             pause_reason = "none"
