@@ -251,9 +251,3 @@ async def test_camera_settings(
         assert client.camera.kind is CameraKind.NONE
         with pytest.raises(PrinterNotSupportedError):
             await client.snapshot()
-
-
-def test_sim_peer_is_the_simulator() -> None:
-    """The parametrized peer really is two different servers."""
-    assert SimOctoPrint().sim.kind == "octoprint"
-    assert isinstance(RealOctoPrint(), Peer)
