@@ -1,16 +1,22 @@
 """Per-camera correction of the failure score from user feedback.
 
 The user marks frames as "false alarm" or "missed failure". Each mark stores the
-frame's embedding (L2-normalised, from the model) and base logit under the data
-directory. A later frame that resembles a marked one (cosine similarity of the
-embeddings) is pulled to the marked side of the threshold, fully when it is
-nearly the same picture (similarity >= ``similarity_full``), partly in between,
-not at all below ``similarity_floor``. Frames that do not resemble any mark, such
-as a real failure on the same camera, keep their base score. Everything is
-numpy; ``reset`` deletes the camera's marks.
+frame's embedding (centred pooled features, from the model) and base logit under
+the data directory; ``reset`` deletes them. Two corrections follow, both numpy:
 
-The three parameters travel in the model metadata (``adaptation`` section),
-because the similarity scale depends on the embedding the model produces.
+1. Camera subspace (false alarms; needs the model's linear head from the
+   metadata). A camera's false alarms differ from the training set's normal
+   frames by what is special about that camera: lighting, colour, bed, clutter.
+   The marks' deviations from the normal reference span a small subspace; the
+   part of a new frame's deviation that lies in it, no further than the marks
+   themselves went, is taken out before the head is applied. What is new in a
+   frame, such as spaghetti, lies mostly outside that subspace and keeps its score.
+2. Nearest marks (both kinds). A frame whose embedding is close (cosine) to a
+   marked one is pulled to the marked side of the threshold: fully at similarity
+   >= ``similarity_full``, partly in between, not at all below ``similarity_floor``.
+
+The parameters travel in the model metadata (``adaptation`` section), because
+they depend on the embedding the model produces.
 """
 
 from __future__ import annotations
@@ -37,19 +43,48 @@ class Feedback(enum.Enum):
     MISSED_FAILURE = "missed_failure"
 
 
-@dataclass(frozen=True)
+def _vector(raw: object, name: str) -> NDArray[np.float32] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"adaptation.{name} must be a list of numbers")
+    vector = np.asarray(raw, dtype=np.float32)
+    if vector.ndim != 1 or not np.all(np.isfinite(vector)):
+        raise ValueError(f"adaptation.{name} must be a flat list of finite numbers")
+    return vector
+
+
+@dataclass(frozen=True, eq=False)
 class AdaptationParams:
-    """Similarity scale of the correction and the margin past the threshold."""
+    """How marks act on later frames.
+
+    ``head_weight`` and ``normal_reference`` (the model's linear head and the mean
+    embedding of the training set's normal frames) enable the subspace correction;
+    without them only the nearest-mark correction applies.
+    """
 
     similarity_floor: float = 0.6
     similarity_full: float = 0.8
     margin: float = 1.0
+    max_directions: int = 16
+    head_weight: NDArray[np.float32] | None = None
+    normal_reference: NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.similarity_floor < self.similarity_full <= 1.0:
             raise ValueError("need -1 <= similarity_floor < similarity_full <= 1")
         if self.margin < 0:
             raise ValueError("margin must be >= 0")
+        if self.max_directions < 1:
+            raise ValueError("max_directions must be >= 1")
+        if (self.head_weight is None) != (self.normal_reference is None):
+            raise ValueError("head_weight and normal_reference come together")
+        if (
+            self.head_weight is not None
+            and self.normal_reference is not None
+            and self.head_weight.shape != self.normal_reference.shape
+        ):
+            raise ValueError("head_weight and normal_reference differ in size")
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> AdaptationParams:
@@ -62,6 +97,9 @@ class AdaptationParams:
             similarity_floor=float(raw.get("similarity_floor", default.similarity_floor)),
             similarity_full=float(raw.get("similarity_full", default.similarity_full)),
             margin=float(raw.get("margin", default.margin)),
+            max_directions=int(raw.get("max_directions", default.max_directions)),
+            head_weight=_vector(raw.get("head_weight"), "head_weight"),
+            normal_reference=_vector(raw.get("normal_reference"), "normal_reference"),
         )
 
 
@@ -71,6 +109,31 @@ def _normalise(vector: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     if not math.isfinite(norm) or norm == 0.0:
         raise ValueError("embedding must be a finite, non-zero vector")
     return flat / np.float32(norm)
+
+
+@dataclass(frozen=True)
+class _Subspace:
+    """Orthonormal directions spanned by marks' deviations, with the marks' extent."""
+
+    basis: NDArray[np.float32]  # D x k
+    low: NDArray[np.float32]  # k
+    high: NDArray[np.float32]  # k
+
+    @classmethod
+    def fit(cls, deviations: NDArray[np.float32], max_directions: int) -> _Subspace:
+        u, s, _ = np.linalg.svd(deviations.T.astype(np.float64), full_matrices=False)
+        keep = s > 1e-6 * (s[0] if s.size else 1.0)
+        basis = u[:, keep][:, :max_directions].astype(np.float32)
+        coords = basis.T @ deviations.T  # k x marks
+        low = np.minimum(coords.min(axis=1), 0.0).astype(np.float32)
+        high = np.maximum(coords.max(axis=1), 0.0).astype(np.float32)
+        return cls(basis, low, high)
+
+    def explained(self, deviation: NDArray[np.float32]) -> NDArray[np.float32]:
+        """The part of ``deviation`` in the subspace, clipped to the marks' extent."""
+        coords = np.clip(self.basis.T @ deviation, self.low, self.high)
+        removed: NDArray[np.float32] = (self.basis @ coords).astype(np.float32)
+        return removed
 
 
 def camera_file_name(camera_id: str) -> str:
@@ -98,6 +161,7 @@ class CameraAdaptation:
         self._embeddings: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._labels: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
         self._logits: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self._subspace: _Subspace | None = None
         if path.exists():
             self._load()
 
@@ -137,7 +201,8 @@ class CameraAdaptation:
         self, embedding: NDArray[np.floating[Any]], base_logit: float, feedback: Feedback
     ) -> None:
         """Record a mark and persist it; it applies from the next frame on."""
-        vector = _normalise(embedding)
+        _normalise(embedding)  # validates
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         if self._embeddings.size and self._embeddings.shape[1] != vector.size:
             raise ValueError("embedding size differs from the stored marks (model changed?)")
         label = np.int8(0 if feedback is Feedback.FALSE_ALARM else 1)
@@ -148,6 +213,7 @@ class CameraAdaptation:
             self._embeddings = self._embeddings[-MAX_MARKS:]
             self._labels = self._labels[-MAX_MARKS:]
             self._logits = self._logits[-MAX_MARKS:]
+        self._subspace = None
         self._save()
 
     def reset(self) -> None:
@@ -155,19 +221,47 @@ class CameraAdaptation:
         self._embeddings = np.zeros((0, 0), dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int8)
         self._logits = np.zeros(0, dtype=np.float32)
+        self._subspace = None
         self.path.unlink(missing_ok=True)
 
     # -- correction ----------------------------------------------------------
+    def _camera_subspace(self) -> _Subspace | None:
+        p = self.params
+        if p.head_weight is None or p.normal_reference is None:
+            return None
+        if self._subspace is None:
+            marks = self._embeddings[self._labels == 0]
+            if marks.size == 0 or marks.shape[1] != p.head_weight.size:
+                return None
+            self._subspace = _Subspace.fit(
+                marks[-4 * p.max_directions :] - p.normal_reference, p.max_directions
+            )
+        return self._subspace
+
     def _weights(self, embedding: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
-        similarity = self._embeddings @ _normalise(embedding)
+        marks = self._embeddings
+        norms = np.linalg.norm(marks, axis=1)
+        similarity = (marks @ _normalise(embedding)) / np.maximum(norms, 1e-12)
         p = self.params
         ramp = (similarity - p.similarity_floor) / (p.similarity_full - p.similarity_floor)
-        return np.clip(ramp, 0.0, 1.0).astype(np.float32)
+        weights: NDArray[np.float32] = np.clip(ramp, 0.0, 1.0).astype(np.float32)
+        return weights
 
     def adjust_logit(self, base_logit: float, embedding: NDArray[np.floating[Any]]) -> float:
         """The corrected logit of a frame given its base logit and embedding."""
         if self._labels.size == 0:
             return base_logit
+        value = base_logit
+        t_clear = self._threshold_logit - self.params.margin
+        subspace = self._camera_subspace()
+        if subspace is not None and self.params.normal_reference is not None:
+            deviation = np.asarray(embedding, dtype=np.float32).reshape(-1)
+            removed = subspace.explained(deviation - self.params.normal_reference)
+            assert self.params.head_weight is not None
+            # Never more than the marks themselves needed to clear the threshold (+ margin):
+            # a frame that scores far above every false alarm keeps part of its lead.
+            cap = max(0.0, float(self._logits[self._labels == 0].max()) - t_clear)
+            value -= min(cap, max(0.0, float(self.params.head_weight @ removed)))
         weights = self._weights(embedding)
         negative = weights[self._labels == 0]
         positive = weights[self._labels == 1]
@@ -176,10 +270,10 @@ class CameraAdaptation:
         t, m = self._threshold_logit, self.params.margin
         if pull > push:
             # Towards "no failure": at full weight the frame ends margin below the threshold.
-            return base_logit - pull * max(0.0, base_logit - (t - m))
+            return value - pull * max(0.0, value - (t - m))
         if push > pull:
-            return base_logit + push * max(0.0, (t + m) - base_logit)
-        return base_logit
+            return value + push * max(0.0, (t + m) - value)
+        return value
 
     def adjust_score(self, base_score: float, embedding: NDArray[np.floating[Any]]) -> float:
         """Like ``adjust_logit`` but on probabilities."""

@@ -91,8 +91,7 @@ class FailureNet(nn.Module):
         logit = pooled @ self.weight + self.bias
         # Class activation map: the head applied per cell; its mean is the image logit.
         cells = torch.einsum("nchw,c->nhw", features, self.weight) + self.bias
-        centred = pooled - self.feature_mean
-        embedding = centred / centred.norm(dim=1, keepdim=True).clamp_min(1e-6)
+        embedding = pooled - self.feature_mean
         return torch.sigmoid(logit), logit, embedding, torch.sigmoid(cells)
 
 
@@ -318,7 +317,7 @@ def adaptation_experiment(
         result["note"] = "fewer flagged frames than marks; experiment skipped"
         return result
     rng = np.random.default_rng(seed)
-    remaining_fa, recall, fa_rate = [], [], []
+    remaining_fa, recall, fa_rate, ranking = [], [], [], []
     for trial in range(trials):
         chosen = rng.choice(flagged, size=marks, replace=False)
         store = CameraAdaptation(work / f"adapt-{trial}.npz", threshold=threshold, params=params)
@@ -331,6 +330,8 @@ def adaptation_experiment(
         remaining_fa.append(int((adjusted_normal >= t).sum()))
         fa_rate.append(float((adjusted_normal >= t).mean()))
         recall.append(float((adjusted_fail >= t).mean()) if failures.size else float("nan"))
+        if failures.size:
+            ranking.append(auroc(adjusted_fail, adjusted_normal))
         store.reset()
     result["false_alarms_before_excluding_marked"] = int(flagged.size - marks)
     result["false_alarms_after_mean"] = float(np.mean(remaining_fa))
@@ -338,6 +339,9 @@ def adaptation_experiment(
     result["false_alarm_rate_after_mean"] = float(np.mean(fa_rate))
     result["recall_after_mean"] = float(np.mean(recall))
     result["recall_after_min"] = float(np.min(recall))
+    if ranking:
+        result["auroc_before"] = auroc(base_logits[failures], base_logits[normal])
+        result["auroc_after_mean"] = float(np.mean(ranking))
     return result
 
 
@@ -474,11 +478,21 @@ def main() -> None:
     feature_mean = feats[:, 0].mean(axis=0)
 
     def embed(x: np.ndarray) -> np.ndarray:
-        c = x - feature_mean
-        return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-6)
+        return x - feature_mean
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
 
     emb = embed(feats[:, 0])
-    params = adaptation_params(emb, samples)
+    normal_reference = emb[labels == 0].mean(axis=0)
+    similarity = adaptation_params(unit(emb), samples)
+    params = AdaptationParams(
+        similarity_floor=similarity.similarity_floor,
+        similarity_full=similarity.similarity_full,
+        margin=similarity.margin,
+        head_weight=coef.astype(np.float32),
+        normal_reference=normal_reference.astype(np.float32),
+    )
     log(f"adaptation params {params}")
 
     # Adaptation experiment on the printer-camera set: as seen (out-of-fold logits) and
@@ -500,11 +514,20 @@ def main() -> None:
             seed=args.seed,
             work=work,
         )
-        shifted = []
-        for i in camera_idx:
-            with Image.open(samples[i].path) as raw:
-                shifted.append(new_camera(raw, (PREPROCESS.width, PREPROCESS.height)))
-        shifted_feats = extract_images(backbone, shifted)
+
+        def shifted_features() -> np.ndarray:
+            shifted = []
+            for i in camera_idx:
+                with Image.open(samples[i].path) as raw:
+                    shifted.append(new_camera(raw, (PREPROCESS.width, PREPROCESS.height)))
+            return extract_images(backbone, shifted)
+
+        shifted_feats = _cached(
+            args.cache,
+            "shifted",
+            [[str(samples[i].path) for i in camera_idx], PREPROCESS.to_metadata(), "v3"],
+            shifted_features,
+        )
         shifted_logits = np.zeros(camera_idx.size)
         for fold, (c, b) in enumerate(heads):
             sel = folds[camera_idx] == fold
@@ -525,6 +548,12 @@ def main() -> None:
         )
     log(f"adaptation: {json.dumps(experiments)}")
 
+    adaptation_summary = {
+        "similarity_floor": params.similarity_floor,
+        "similarity_full": params.similarity_full,
+        "margin": params.margin,
+        "max_directions": params.max_directions,
+    }
     metrics: dict[str, Any] = {
         "seed": args.seed,
         "images": len(samples),
@@ -540,7 +569,7 @@ def main() -> None:
         "validation": overall,
         "validation_augmented_views": overall_aug,
         "per_source": per_source,
-        "adaptation": {"params": params.__dict__, "experiments": experiments},
+        "adaptation": {"params": adaptation_summary, "experiments": experiments},
         "counts": {
             name: {
                 "failure": int(sum(1 for s in samples if s.dataset == name and s.label == 1)),
@@ -559,10 +588,14 @@ def main() -> None:
         "outputs": {
             "score": "failure probability, shape [N]",
             "logit": "log-odds of score, shape [N]",
-            "embedding": "L2-normalised centred pooled features, shape [N, 1280]",
+            "embedding": "pooled features minus the training mean, shape [N, 1280]",
             "spatial_map": "per-cell failure probability (class activation), shape [N, 7, 7]",
         },
-        "adaptation": params.__dict__,
+        "adaptation": {
+            **adaptation_summary,
+            "head_weight": [round(float(v), 7) for v in coef],
+            "normal_reference": [round(float(v), 6) for v in normal_reference],
+        },
         "validation": {
             "auroc": overall.get("auroc"),
             "recall_at_1pct_false_alarms": overall.get("recall_at_1pct_false_alarms"),
