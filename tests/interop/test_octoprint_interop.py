@@ -102,6 +102,7 @@ async def test_print_cycle(peer: Peer, session: aiohttp.ClientSession, transport
         # push: passive login + socket auth worked
         assert (client._push is not None) is (transport == "push")
         assert client.info.firmware == "OctoPrint 1.11.8"
+        assert client.info.model == "Default"  # the printer profile's name
         if isinstance(peer, RealOctoPrint):  # the discovery plugin is disabled there
             assert client.info.unique_id == f"127.0.0.1:{peer.port}"
         else:

@@ -102,7 +102,7 @@ async def test_line_builds_a_working_client(session: aiohttp.ClientSession) -> N
         async with client:
             assert client.info.firmware == "OctoPrint 1.11.8"
             assert client.info.name == line["name"]
-            assert client.info.model == "_default"
+            assert client.info.model == "Default"  # the printer profile's name
             assert client.info.unique_id == sim.uuid  # from the discovery plugin
             assert client.state.status is PrintStatus.PRINTING
             assert client.state.job == "cube.gcode"

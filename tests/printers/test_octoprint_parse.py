@@ -126,6 +126,7 @@ def test_version_server_connection() -> None:
         "_default",
     )
     assert "VIRTUAL" in conn.ports
+    assert conn.profile_name == "Default"
     closed = parse_connection(load("live_connection_error.json")["body"])
     assert closed.state == "Closed"
     assert map_status(closed.state) is PrintStatus.OFFLINE

@@ -300,7 +300,7 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
             kind=self.kind,
             unique_id=self._unique_id or f"{self.host}:{self.port}",
             name=name or f"OctoPrint {self.host}",
-            model=self.connection_info.profile,
+            model=self.connection_info.profile_name or self.connection_info.profile,
             firmware=version.text,
             host=self.host,
             configuration_url=str(self.base_url),

@@ -83,6 +83,7 @@ class ConnectionInfo:
     baudrate: int | None
     profile: str | None
     ports: tuple[str, ...] = ()
+    profile_name: str | None = None  # the user's name for the printer profile
 
 
 def parse_connection(body: object) -> ConnectionInfo:
@@ -91,12 +92,23 @@ def parse_connection(body: object) -> ConnectionInfo:
     current = as_dict(data.get("current"))
     options = as_dict(data.get("options"))
     ports = options.get("ports")
+    profile = as_str(current.get("printerProfile"))
+    profiles = options.get("printerProfiles")
+    profile_name = next(
+        (
+            as_str(p.get("name"))
+            for p in (profiles if isinstance(profiles, list) else [])
+            if isinstance(p, dict) and p.get("id") == profile
+        ),
+        None,
+    )
     return ConnectionInfo(
         state=as_str(current.get("state")),
         port=as_str(current.get("port")),
         baudrate=as_int(current.get("baudrate")),
-        profile=as_str(current.get("printerProfile")),
+        profile=profile,
         ports=tuple(p for p in ports if isinstance(p, str)) if isinstance(ports, list) else (),
+        profile_name=profile_name,
     )
 
 
