@@ -24,7 +24,19 @@ from .const import (
     CONF_SERIAL,
     OPTION_POLL_INTERVAL,
 )
-from .printers import ConnectionOptions, PrinterClient, PrinterKind
+
+# Import every protocol module with the integration (HA does that in its
+# executor), so building a client later never imports inside the event loop.
+from .printers import (  # noqa: F401
+    ConnectionOptions,
+    PrinterClient,
+    PrinterKind,
+    bambu,
+    elegoo,
+    moonraker,
+    octoprint,
+    prusalink,
+)
 from .printers.factory import create_client
 
 
