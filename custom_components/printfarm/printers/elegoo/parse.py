@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import json
-import math
 import re
 import time
 from typing import Any
 
+from ..coerce import as_float as as_float, as_int as as_int
 from .const import SPEED_PRESETS
 from .status import FILE_ERRORS, Flavor, ResolvedStatus, resolve_status
 
@@ -62,28 +62,6 @@ def normalize_keys(value: Any) -> Any:
     if isinstance(value, list):
         return [normalize_keys(v) for v in value]
     return value
-
-
-def as_float(value: Any) -> float | None:
-    """A finite number (numeric strings accepted), else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def as_int(value: Any) -> int | None:
-    """A whole number (floats rounded, numeric strings accepted), else None."""
-    number = as_float(value)
-    return round(number) if number is not None else None
 
 
 def as_str(value: Any) -> str | None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import logging
-import math
 from typing import Any
 
+from ..coerce import as_float as as_float, as_int as as_int
 from ..models import PrintStatus
 from .status import KLIPPY_READY, KLIPPY_STATUS, PRINT_STATS_STATUS
 
@@ -40,28 +40,6 @@ _CHAMBER_PREFIXES = ("temperature_sensor", "heater_generic", "temperature_fan")
 
 
 # ------------------------------------------------------------------ scalars
-
-
-def as_float(value: Any) -> float | None:
-    """A finite float from a number or numeric string, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def as_int(value: Any) -> int | None:
-    """A whole number (rounded) from a number or numeric string, else None."""
-    number = as_float(value)
-    return None if number is None else round(number)
 
 
 def as_str(value: Any) -> str | None:

@@ -9,37 +9,15 @@ protocol error, and the caller decides what that means.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import math
 from typing import Any
 
+from ..coerce import as_float as as_float, as_int as as_int
 from ..exceptions import PrinterProtocolError
 
 
 def as_dict(value: object) -> dict[str, Any]:
     """``value`` if it is a JSON object, else an empty one."""
     return value if isinstance(value, dict) else {}
-
-
-def as_float(value: object) -> float | None:
-    """A finite number from a number or numeric string, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def as_int(value: object) -> int | None:
-    """A whole number (rounded) from a number or numeric string, else None."""
-    number = as_float(value)
-    return round(number) if number is not None else None
 
 
 def as_str(value: object) -> str | None:

@@ -12,34 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import json
-import math
 from typing import Any
 
+from ..coerce import as_float as as_float, as_int as as_int
 from ..exceptions import PrinterProtocolError
 
 # --------------------------------------------------------------------- coercion
-
-
-def as_float(value: Any) -> float | None:
-    """A finite number (int, float or numeric string), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def as_int(value: Any) -> int | None:
-    """A whole number (rounded from a float or numeric string), else None."""
-    number = as_float(value)
-    return None if number is None else round(number)
 
 
 def as_str(value: Any) -> str | None:
