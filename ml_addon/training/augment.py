@@ -94,3 +94,18 @@ def new_camera(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     view.save(buffer, format="JPEG", quality=30)
     buffer.seek(0)
     return Image.open(buffer).convert("RGB")
+
+
+def night_camera(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A fixed 'IR night camera' look: greyscale, dark, noisy, soft, low resolution, JPEG 25."""
+    view = image.convert("L").resize((112, 112), Image.Resampling.BILINEAR)
+    view = view.resize(size, Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(1.0))
+    pixels = np.asarray(view, dtype=np.float32)
+    pixels = 255.0 * (pixels / 255.0) ** 1.6 * 0.8 + 12.0
+    noise = np.random.default_rng(0).normal(0.0, 9.0, size=pixels.shape)
+    pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
+    view = Image.fromarray(pixels).convert("RGB")
+    buffer = io.BytesIO()
+    view.save(buffer, format="JPEG", quality=25)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")

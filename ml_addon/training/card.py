@@ -98,9 +98,13 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("- Input: RGB stretched to 224x224 (bilinear; JPEGs decoded with a reduced-size draft),")
     add("  scaled to [-1, 1]. These parameters are in the ONNX metadata entry `printfarm`")
     add("  (`preprocess`), which the runtime reads; nothing is hard-coded.")
-    add("- Outputs: `score` (probability of failure), `logit`, `embedding` (1280-d, centred on the")
-    add("  training mean and L2-normalised), `spatial_map` (7x7 per-cell probability: the head")
-    add("  applied to each cell of the last feature map, a class-activation map).")
+    add("- Outputs: `score` (probability of failure), `logit`, `embedding` (1280-d pooled features")
+    add(
+        "  minus the training mean; normalise it for cosine similarity), `spatial_map` (7x7 per-cell"
+    )
+    add(
+        "  probability: the head applied to each cell of the last feature map, a class-activation map)."
+    )
     add(
         f"- Default threshold: **{metrics['threshold']:.4f}** on `score` "
         f"({metrics['threshold_rule']})."
@@ -149,7 +153,11 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("- Each (dataset, label) cell weighs the same in the loss, so the printer camera's own")
     add("  failures count as much as all web photos together.")
     add(f"- Seed {metrics['seed']}; deterministic (same data, same seed: same model).")
-    add(f"- CPU only, {metrics['training_seconds'] / 60:.1f} min on 2 shared cores.")
+    add(
+        f"- CPU only. This run took {metrics['training_seconds'] / 60:.1f} min with features from the cache;"
+    )
+    add("  a fresh run on 2 shared cores took about 15 min (clean views 6.5 min, 3 augmented views")
+    add("  5.3 min, each simulated camera of the adaptation experiment about 1.5 min).")
     add(
         f"- Export check: ONNX vs torch logit differ by at most {metrics['export_max_logit_difference']:.1e}."
     )
@@ -272,6 +280,8 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     names = {
         "printer_camera_as_is": "printer-camera set as is",
         "simulated_other_camera": "same frames through a simulated other camera (green cast, low contrast, vignette, timestamp bar, JPEG 30)",
+        "simulated_night_camera": "same frames through a simulated IR night camera (greyscale, dark, noisy, 112 px, JPEG 25)",
+        "printer_camera_sensitive": "printer-camera set as is, threshold lowered until 20 % of its normal frames are flagged (a user who turned sensitivity up)",
     }
     for key, e in ad["experiments"].items():
         if "false_alarms_after_mean" not in e:
@@ -287,18 +297,36 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
             f"| {num(e.get('auroc_before'))} / {num(e.get('auroc_after_mean'))} |"
         )
     add("")
-    add("What this shows: the marks remove most of the camera's false alarms, but recall on that")
-    add("camera falls back to what the base model can separate there (the AUROC within the camera")
-    add("does not change; the correction mostly moves the camera's operating point). The failure")
-    add(
-        "frames of the simulated camera were flagged partly *because* of the camera's look, the same"
+    verdicts = []
+    for key, e in ad["experiments"].items():
+        if "false_alarms_after_mean" not in e:
+            continue
+        before = e["false_alarms_before_excluding_marked"]
+        removed = 1.0 - e["false_alarms_after_mean"] / before if before else 0.0
+        lost = e["recall_before"] - e["recall_after_mean"]
+        ok = removed >= 0.5 and lost <= 0.05
+        verdicts.append(ok)
+        add(
+            f"- {names.get(key, key).split(' (')[0]}: {100 * removed:.0f} % of the false alarms removed, "
+            f"recall {pct(e['recall_before'])} -> {pct(e['recall_after_mean'])}: issue target "
+            f"{'met' if ok else '**not met**'}."
+        )
+    add("")
+    add("What this shows: the correction mostly moves the camera's operating point; it does not")
+    add("make the model separate that camera's failures from its normal frames any better (the")
+    add("AUROC within the camera stays about the same). Where the base model ranks the camera's")
+    add("failures well above its normal frames (the demo frames in `tests/ml/test_adaptation.py`),")
+    add("a handful of marks clears the false alarms and keeps every failure. On the printer-camera")
+    aurocs = ", ".join(
+        f"{num(e['auroc_before'])} ({names.get(k, k).split(' (')[0]})"
+        for k, e in ad["experiments"].items()
+        if "auroc_before" in e
     )
-    add("reason its normal frames were, so part of the recall before adaptation was not real. The")
-    add(
-        "issue's goal (most false alarms gone without losing recall) is therefore only met where the"
-    )
-    add("base model ranks that camera's failures above its normal frames; see the tests in")
-    add("`tests/ml/test_adaptation.py` for the behaviour on the demo frames.")
+    add(f"set the within-camera AUROC is only {aurocs}, so")
+    add("removing false alarms costs recall there. Where the target is missed above, that is")
+    add("the reason; better within-camera ranking needs a fine-tuned backbone or frames from more")
+    add("printers. (The experiment uses out-of-fold logits but the final head for the subspace")
+    add("correction, a small approximation.)")
     add("")
     add("## Try it on your own camera")
     add("")
@@ -309,6 +337,15 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("")
     add("## Known weaknesses")
     add("")
+    pc = metrics["per_source"].get("printer-camera-defects")
+    if pc:
+        conf = pc["confusion_at_default_threshold"]
+        add(
+            f"- **On printer-camera frames the default threshold catches only "
+            f"{pct(conf['true_positive'] / pc['failures'])} of failures** ({conf['true_positive']} of "
+            f"{pc['failures']}, at {conf['false_positive']} false alarms in {pc['normal']} frames; AUROC "
+            f"{num(pc.get('auroc'))}). The overall numbers are carried by the web photos."
+        )
     add("- **Normal frames come from one or two cameras.** The false-alarm rate on other printers,")
     add("  enclosures, lighting and bed surfaces is unknown; expect more false alarms than above")
     add("  and use the per-camera adaptation (a handful of marks) on day one.")
