@@ -49,6 +49,7 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
         self.client = client
         self._remove_listener: Callable[[], None] | None = None
         self._reauth_started = False
+        self._was_connected = True
 
     async def _async_setup(self) -> None:
         """Connect once; errors become not-ready or reauth."""
@@ -80,6 +81,13 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
 
     @callback
     def _on_state(self, state: PrinterState) -> None:
+        if state.connected != self._was_connected:
+            # Once each way, not on every failed reconnect attempt.
+            self._was_connected = state.connected
+            if state.connected:
+                LOGGER.info("Printer %s is back online", self.config_entry.title)
+            else:
+                LOGGER.info("Printer %s went offline", self.config_entry.title)
         if (
             not state.connected
             and isinstance(self.client.last_error, PrinterAuthError)

@@ -77,6 +77,7 @@ async def test_offline_printer_keeps_status_and_refuses_controls(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     simulated: tuple[SimulatedPrinter, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sim, _line = simulated
     client = loaded_entry.runtime_data.client
@@ -94,6 +95,8 @@ async def test_offline_printer_keeps_status_and_refuses_controls(
     assert nozzle.state == STATE_UNAVAILABLE
     with pytest.raises(HomeAssistantError):
         await press(hass, loaded_entry, "pause")
+    offline_lines = [r for r in caplog.records if r.getMessage().endswith("went offline")]
+    assert len(offline_lines) == 1
 
 
 @pytest.mark.parametrize("kind", ["moonraker", "octoprint"])
