@@ -410,7 +410,7 @@ def main() -> None:
     parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON to write")
     parser.add_argument("--cache", type=Path, default=Path("build/train-cache"))
     parser.add_argument("--seed", type=int, default=20261121)
-    parser.add_argument("--views", type=int, default=4, help="augmented views per image")
+    parser.add_argument("--views", type=int, default=3, help="augmented views per image")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
