@@ -50,10 +50,11 @@ async def test_lines_are_read_and_the_group_is_stopped(tmp_path: Path) -> None:
     code = f"""
 import json, subprocess, sys, time
 grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+# written before the lines the test waits for, so it is in the log when they arrive
+print("to the log", file=sys.stderr, flush=True)
 print("not json", flush=True)
 print(json.dumps({json.dumps(LINE)}), flush=True)
 print(json.dumps({{"kind": "elegoo", "port": 2, "grandchild": grandchild.pid}}), flush=True)
-print("to the log", file=sys.stderr, flush=True)
 time.sleep(600)
 """
     child = await python_child(tmp_path, code)
