@@ -1,7 +1,8 @@
 """``scripts/simulate``: a farm of simulated printers on 127.0.0.1.
 
 Prints one JSON object per printer per line (kind, name, host, port and the
-credentials a client needs), then runs until SIGINT or SIGTERM.
+credentials a client needs), then runs until SIGINT or SIGTERM. SIGUSR1 makes
+every printer fail its job (error state, as after a thermal fault).
 """
 
 from __future__ import annotations
@@ -117,6 +118,14 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+
+    def fail_all() -> None:
+        """SIGUSR1: every printer fails its job, as a real one would on a fault."""
+        for printer in started:
+            printer.job.fail()
+
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGUSR1, fail_all)
     try:
         for printer in printers:
             line: dict[str, Any] = await printer.start()

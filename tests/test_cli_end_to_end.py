@@ -126,6 +126,15 @@ async def test_simulated_farm_answers_the_probe(farm: Any, tmp_path: Path) -> No
         assert rc == 0, err
         assert json.loads(out)["status"] in {"preparing", "printing"}
 
+    # SIGUSR1 tells every simulated printer to fail.
+    proc.send_signal(signal.SIGUSR1)
+    for line in lines:
+        rc, out, err = await run_probe(tmp_path, *probe_args(line), "status")
+        assert rc == 0, err
+        status = json.loads(out)
+        assert status["status"] == "error", status
+        assert status["error"]
+
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 30) == 0
 
