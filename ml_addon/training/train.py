@@ -15,6 +15,7 @@ Run through scripts/train_model (it builds the Python 3.11 venv with torch).
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 import hashlib
 import json
 import math
@@ -44,7 +45,9 @@ from printfarm_detect.adaptation import AdaptationParams, CameraAdaptation, Feed
 from printfarm_detect.preprocess import METADATA_KEY, SCHEMA_VERSION, Preprocess  # noqa: E402
 
 PREPROCESS = Preprocess(width=224, height=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-L2_GRID = (1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
+L2_GRID = (1e-3, 1e-2)  # AdamW weight decay of the MLP head
+HIDDEN = 128
+EPOCHS = 30
 DEFAULT_FALSE_ALARM_RATE = 0.01  # the default threshold allows 1 % false alarms in validation
 
 
@@ -76,23 +79,27 @@ def load_backbone() -> nn.Module:
 
 
 class FailureNet(nn.Module):
-    """Backbone + linear head; outputs score, logit, embedding, spatial map."""
+    """Backbone + MLP head; outputs score, logit, embedding, spatial map."""
 
-    def __init__(self, backbone: nn.Module, weight: np.ndarray, bias: float, mean: np.ndarray):
+    def __init__(self, backbone: nn.Module, head: Head):
         super().__init__()
         self.backbone = backbone
-        self.register_buffer("weight", torch.tensor(weight, dtype=torch.float32))
-        self.register_buffer("bias", torch.tensor([bias], dtype=torch.float32))
-        self.register_buffer("feature_mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("w1", torch.tensor(head.w1, dtype=torch.float32))
+        self.register_buffer("b1", torch.tensor(head.b1, dtype=torch.float32))
+        self.register_buffer("w2", torch.tensor(head.w2, dtype=torch.float32))
+        self.register_buffer("b2", torch.tensor([head.b2], dtype=torch.float32))
+        self.register_buffer("hidden_mean", torch.tensor(head.hidden_mean, dtype=torch.float32))
 
     def forward(self, image: torch.Tensor):
         features = self.backbone.extract_features(image)  # N x 1280 x h x w
         pooled = features.mean(dim=(2, 3))
-        logit = pooled @ self.weight + self.bias
-        # Class activation map: the head applied per cell; its mean is the image logit.
-        cells = torch.einsum("nchw,c->nhw", features, self.weight) + self.bias
-        embedding = pooled - self.feature_mean
-        return torch.sigmoid(logit), logit, embedding, torch.sigmoid(cells)
+        hidden = torch.relu(pooled @ self.w1.T + self.b1)
+        logit = hidden @ self.w2 + self.b2
+        # Evidence map: the same head applied to each cell of the last feature map.
+        cells = torch.relu(torch.einsum("nchw,kc->nhwk", features, self.w1) + self.b1)
+        cell_logits = cells @ self.w2 + self.b2
+        embedding = hidden - self.hidden_mean
+        return torch.sigmoid(logit), logit, embedding, torch.sigmoid(cell_logits)
 
 
 # -- features ---------------------------------------------------------------------------
@@ -196,40 +203,72 @@ def sample_weights(samples: list[Sample]) -> np.ndarray:
     return weights / weights.mean()
 
 
-def fit_head(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    """Weighted logistic regression on standardised features (LBFGS, deterministic)."""
+@dataclass
+class Head:
+    """MLP head on pooled features (standardisation folded into the first layer)."""
+
+    w1: np.ndarray  # hidden x 1280
+    b1: np.ndarray  # hidden
+    w2: np.ndarray  # hidden
+    b2: float
+    hidden_mean: np.ndarray  # mean hidden activation of the training views
+
+    def hidden(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x.astype(np.float64) @ self.w1.T.astype(np.float64) + self.b1, 0.0)
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        return self.hidden(x) - self.hidden_mean
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return self.hidden(x) @ self.w2.astype(np.float64) + self.b2
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, w: np.ndarray, weight_decay: float, seed: int) -> Head:
+    """Weighted MLP (1280 -> HIDDEN -> 1, ReLU, dropout) on standardised features, AdamW."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
     mean = x.mean(axis=0)
     std = x.std(axis=0) + 1e-6
-    xt = torch.tensor((x - mean) / std, dtype=torch.float64)
-    yt = torch.tensor(y, dtype=torch.float64)
-    wt = torch.tensor(w / w.sum(), dtype=torch.float64)
-    coef = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([coef, bias], lr=1.0, max_iter=300, line_search_fn="strong_wolfe")
+    xt = torch.tensor((x - mean) / std, dtype=torch.float32)
+    yt = torch.tensor(y, dtype=torch.float32)
+    wt = torch.tensor(w / w.mean(), dtype=torch.float32)
+    first = nn.Linear(x.shape[1], HIDDEN)
+    second = nn.Linear(HIDDEN, 1)
+    net = nn.Sequential(nn.Dropout(0.2), first, nn.ReLU(), nn.Dropout(0.2), second)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=weight_decay)
+    net.train()
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(xt), generator=generator)
+        for start in range(0, len(xt), 256):
+            idx = order[start : start + 256]
+            z = net(xt[idx])[:, 0]
+            loss = (
+                wt[idx]
+                * nn.functional.binary_cross_entropy_with_logits(z, yt[idx], reduction="none")
+            ).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    w1 = first.weight.detach().numpy().astype(np.float64) / std[None, :]
+    b1 = first.bias.detach().numpy().astype(np.float64) - w1 @ mean
+    head = Head(
+        w1=w1.astype(np.float32),
+        b1=b1.astype(np.float32),
+        w2=second.weight.detach().numpy()[0].astype(np.float32),
+        b2=float(second.bias.detach().numpy()[0]),
+        hidden_mean=np.zeros(HIDDEN, dtype=np.float32),
+    )
+    head.hidden_mean = head.hidden(x).mean(axis=0).astype(np.float32)
+    return head
 
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        z = xt @ coef + bias
-        loss = (wt * nn.functional.binary_cross_entropy_with_logits(z, yt, reduction="none")).sum()
-        loss = loss + 0.5 * l2 * (coef * coef).sum()
-        loss.backward()
-        return loss
 
-    optimiser.step(closure)
-    c = coef.detach().numpy() / std
-    b = float(bias.detach().numpy()[0] - (c * mean).sum())
-    return c.astype(np.float32), b, mean, std
-
-
-def predict(x: np.ndarray, coef: np.ndarray, bias: float) -> np.ndarray:
-    return x.astype(np.float64) @ coef.astype(np.float64) + bias
+def predict(x: np.ndarray, head: Head) -> np.ndarray:
+    return head.logit(x)
 
 
 def cross_validate(
-    feats: np.ndarray, samples: list[Sample], folds: np.ndarray, l2: float
-) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, float]]]:
+    feats: np.ndarray, samples: list[Sample], folds: np.ndarray, l2: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[Head]]:
     """Out-of-fold logits of the clean view and of the augmented views, and the fold heads."""
     labels = np.array([s.label for s in samples], dtype=np.float64)
     weights = sample_weights(samples)
@@ -242,10 +281,13 @@ def cross_validate(
         x = feats[train].reshape(-1, feats.shape[2])
         y = np.repeat(labels[train], views)
         w = np.repeat(weights[train], views)
-        coef, bias, _, _ = fit_head(x, y, w, l2)
-        heads.append((coef, bias))
-        clean[~train] = predict(feats[~train, 0], coef, bias)
-        augmented[~train] = predict(feats[~train, 1:], coef, bias)
+        head = fit_head(x, y, w, l2, seed + fold)
+        heads.append(head)
+        clean[~train] = predict(feats[~train, 0], head)
+        if views > 1:
+            augmented[~train] = predict(
+                feats[~train, 1:].reshape(-1, feats.shape[2]), head
+            ).reshape(-1, views - 1)
     return clean, augmented, heads
 
 
@@ -345,20 +387,54 @@ def adaptation_experiment(
     return result
 
 
+def combine_experiments(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pool per-fold adaptation experiments (each fold: its own 5 marks)."""
+    done = [p for p in parts if "false_alarms_after_mean" in p]
+    total: dict[str, Any] = {
+        "folds": len(parts),
+        "folds_run": len(done),
+        "marks": parts[0]["marks"],
+        "trials": parts[0]["trials"],
+        "normal_frames": sum(p["normal_frames"] for p in parts),
+        "failure_frames": sum(p["failure_frames"] for p in parts),
+        "false_alarms_before": sum(p["false_alarms_before"] for p in parts),
+    }
+    fails = sum(p["failure_frames"] for p in parts)
+    total["recall_before"] = (
+        sum(p["recall_before"] * p["failure_frames"] for p in parts) / fails if fails else None
+    )
+    if not done:
+        total["note"] = "no fold had as many flagged frames as marks; experiment skipped"
+        return total
+    if len(done) < len(parts):
+        total["note"] = (
+            f"{len(parts) - len(done)} folds had too few flagged frames and were skipped"
+        )
+    f_done = sum(p["failure_frames"] for p in done)
+    total["false_alarms_before_excluding_marked"] = sum(
+        p["false_alarms_before_excluding_marked"] for p in done
+    )
+    total["false_alarms_after_mean"] = sum(p["false_alarms_after_mean"] for p in done)
+    total["recall_before_in_run_folds"] = (
+        sum(p["recall_before"] * p["failure_frames"] for p in done) / f_done
+    )
+    total["recall_after_mean"] = (
+        sum(p["recall_after_mean"] * p["failure_frames"] for p in done) / f_done
+    )
+    total["recall_after_min"] = min(p["recall_after_min"] for p in done)
+    if all("auroc_before" in p for p in done):
+        total["auroc_before"] = float(np.mean([p["auroc_before"] for p in done]))
+        total["auroc_after_mean"] = float(np.mean([p["auroc_after_mean"] for p in done]))
+    return total
+
+
 # -- export ------------------------------------------------------------------------------
 
 
-def export(
-    backbone: nn.Module,
-    coef: np.ndarray,
-    bias: float,
-    feature_mean: np.ndarray,
-    metadata: dict[str, Any],
-    path: Path,
-) -> None:
+def export(backbone: nn.Module, head: Head, metadata: dict[str, Any], path: Path) -> None:
     import onnx
 
-    net = FailureNet(backbone, coef, bias, feature_mean).eval()
+    net = FailureNet(backbone, head).eval()
     dummy = torch.zeros(1, 3, PREPROCESS.height, PREPROCESS.width)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
@@ -386,9 +462,7 @@ def export(
     tmp.unlink()
 
 
-def check_export(
-    path: Path, backbone: nn.Module, coef: np.ndarray, bias: float, sample: Path
-) -> float:
+def check_export(path: Path, backbone: nn.Module, head: Head, sample: Path) -> float:
     """Largest |difference| between onnxruntime and torch logits on one image."""
     import onnxruntime as ort
 
@@ -397,7 +471,7 @@ def check_export(
     onnx_logit = session.run(["logit"], {"image": x})[0]
     with torch.inference_mode():
         pooled = backbone.extract_features(torch.from_numpy(x)).mean(dim=(2, 3)).numpy()
-    return float(np.abs(onnx_logit - predict(pooled, coef, bias)).max())
+    return float(np.abs(onnx_logit - predict(pooled, head)).max())
 
 
 # -- main --------------------------------------------------------------------------------
@@ -433,14 +507,14 @@ def main() -> None:
     # Choose the L2 strength by grouped cross-validation (AUROC of the clean views).
     best: tuple[float, float] | None = None
     for l2 in L2_GRID:
-        clean, _, _ = cross_validate(feats, samples, folds, l2)
+        clean, _, _ = cross_validate(feats, samples, folds, l2, args.seed)
         score = auroc(clean[labels == 1], clean[labels == 0])
-        log(f"l2={l2:g}: cross-validated AUROC {score:.4f}")
+        log(f"weight decay {l2:g}: cross-validated AUROC {score:.4f}")
         if best is None or score > best[1]:
             best = (l2, score)
     assert best is not None
     l2 = best[0]
-    clean, augmented, heads = cross_validate(feats, samples, folds, l2)
+    clean, augmented, heads = cross_validate(feats, samples, folds, l2, args.seed)
 
     neg = clean[labels == 0]
     raw_logit = threshold_for_false_alarms(neg, DEFAULT_FALSE_ALARM_RATE)
@@ -467,54 +541,63 @@ def main() -> None:
             )
     log(f"validation: {json.dumps(overall)}")
 
-    # Final head on everything; embedding centred on the mean feature of all clean views.
+    # Final head on everything; the embedding is its hidden layer minus the training mean.
     n_views = feats.shape[1]
-    coef, bias, _, _ = fit_head(
+    head = fit_head(
         feats.reshape(-1, feats.shape[2]),
         np.repeat(labels.astype(np.float64), n_views),
         np.repeat(sample_weights(samples), n_views),
         l2,
+        args.seed,
     )
-    feature_mean = feats[:, 0].mean(axis=0)
-
-    def embed(x: np.ndarray) -> np.ndarray:
-        return x - feature_mean
 
     def unit(x: np.ndarray) -> np.ndarray:
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
 
-    emb = embed(feats[:, 0])
-    normal_reference = emb[labels == 0].mean(axis=0)
-    similarity = adaptation_params(unit(emb), samples)
-    params = AdaptationParams(
-        similarity_floor=similarity.similarity_floor,
-        similarity_full=similarity.similarity_full,
-        margin=similarity.margin,
-        head_weight=coef.astype(np.float32),
-        normal_reference=normal_reference.astype(np.float32),
-    )
-    log(f"adaptation params {params}")
+    def params_for(h: Head, x_normal: np.ndarray) -> AdaptationParams:
+        return AdaptationParams(
+            similarity_floor=similarity.similarity_floor,
+            similarity_full=similarity.similarity_full,
+            margin=similarity.margin,
+            head_weight=h.w2.astype(np.float32),
+            normal_reference=h.embed(x_normal).mean(axis=0).astype(np.float32),
+        )
 
-    # Adaptation experiment on the printer-camera set: as seen (out-of-fold logits) and
-    # through a simulated other camera (fixed colour cast, vignette, overlay, JPEG 30).
+    emb = head.embed(feats[:, 0])
+    similarity = adaptation_params(unit(emb), samples)
+    params = params_for(head, feats[labels == 0, 0])
+    log(f"adaptation params {similarity}")
+
+    # Adaptation experiments on the printer-camera set, fold by fold: the frames of fold k
+    # are scored and embedded by the head that never saw them, with that head's parameters.
     work = args.cache / "adaptation"
     camera_idx = np.array(
         [i for i, s in enumerate(samples) if s.dataset == "printer-camera-defects"]
     )
+
+    def experiment(rows: np.ndarray, threshold_p: float) -> dict[str, Any]:
+        parts = []
+        for fold, h in enumerate(heads):
+            sel = folds[camera_idx] == fold
+            train_normal = (folds != fold) & (labels == 0)
+            parts.append(
+                adaptation_experiment(
+                    h.logit(rows[sel]),
+                    h.embed(rows[sel]),
+                    labels[camera_idx][sel],
+                    threshold_p,
+                    params_for(h, feats[train_normal, 0]),
+                    marks=5,
+                    trials=20,
+                    seed=args.seed + fold,
+                    work=work,
+                )
+            )
+        return combine_experiments(parts)
+
     experiments: dict[str, Any] = {}
     if camera_idx.size:
-        experiments["printer_camera_as_is"] = adaptation_experiment(
-            clean[camera_idx],
-            emb[camera_idx],
-            labels[camera_idx],
-            threshold,
-            params,
-            marks=5,
-            trials=20,
-            seed=args.seed,
-            work=work,
-        )
-
+        experiments["printer_camera_as_is"] = experiment(feats[camera_idx, 0], threshold)
         looks = {"simulated_other_camera": new_camera, "simulated_night_camera": night_camera}
         for name, look in looks.items():
 
@@ -530,21 +613,11 @@ def main() -> None:
             if name != "simulated_other_camera":
                 key.append(name)
             shifted_feats = _cached(args.cache, "shifted", key, shifted_features)
+            experiments[name] = experiment(shifted_feats, threshold)
             shifted_logits = np.zeros(camera_idx.size)
-            for fold, (c, b) in enumerate(heads):
+            for fold, h in enumerate(heads):
                 sel = folds[camera_idx] == fold
-                shifted_logits[sel] = predict(shifted_feats[sel], c, b)
-            experiments[name] = adaptation_experiment(
-                shifted_logits,
-                embed(shifted_feats),
-                labels[camera_idx],
-                threshold,
-                params,
-                marks=5,
-                trials=20,
-                seed=args.seed,
-                work=work,
-            )
+                shifted_logits[sel] = h.logit(shifted_feats[sel])
             experiments[name]["validation"] = evaluate(
                 shifted_logits, labels[camera_idx], threshold_logit
             )
@@ -552,17 +625,7 @@ def main() -> None:
         camera_normal = clean[camera_idx][labels[camera_idx] == 0]
         sensitive_logit = float(np.quantile(camera_normal, 0.8))
         sensitive = 1.0 / (1.0 + math.exp(-sensitive_logit))
-        experiments["printer_camera_sensitive"] = adaptation_experiment(
-            clean[camera_idx],
-            emb[camera_idx],
-            labels[camera_idx],
-            sensitive,
-            params,
-            marks=5,
-            trials=20,
-            seed=args.seed,
-            work=work,
-        )
+        experiments["printer_camera_sensitive"] = experiment(feats[camera_idx, 0], sensitive)
         experiments["printer_camera_sensitive"]["threshold"] = sensitive
     log(f"adaptation: {json.dumps(experiments)}")
 
@@ -612,8 +675,8 @@ def main() -> None:
         },
         "adaptation": {
             **adaptation_summary,
-            "head_weight": [round(float(v), 7) for v in coef],
-            "normal_reference": [round(float(v), 6) for v in normal_reference],
+            "head_weight": [round(float(v), 7) for v in head.w2],
+            "normal_reference": [round(float(v), 6) for v in params.normal_reference],
         },
         "validation": {
             "auroc": overall.get("auroc"),
@@ -622,8 +685,8 @@ def main() -> None:
             "split": f"{args.folds}-fold cross-validation grouped by source photo",
         },
     }
-    export(backbone, coef, bias, feature_mean, metadata, args.out)
-    drift = check_export(args.out, backbone, coef, bias, samples[0].path)
+    export(backbone, head, metadata, args.out)
+    drift = check_export(args.out, backbone, head, samples[0].path)
     metrics["export_max_logit_difference"] = drift
     metrics["onnx_bytes"] = args.out.stat().st_size
     metrics["training_seconds"] = round(time.time() - started, 1)
