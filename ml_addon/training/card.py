@@ -97,9 +97,16 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add(
         f"  0.2, AdamW with weight decay {metrics['l2']:g} picked by grouped cross-validation, 30 epochs)."
     )
-    add(
-        "  It beat a logistic-regression head in the same cross-validation (AUROC 0.983 -> ~0.988)."
-    )
+    add("  It beat a logistic-regression head in the same cross-validation (AUROC 0.983 -> 0.987).")
+    cal = metrics.get("calibration")
+    if cal:
+        add(
+            f"  Its logit is Platt-scaled (x {cal['scale']:.3f} {cal['shift']:+.3f}, fitted on the "
+            "out-of-fold scores"
+        )
+        add(
+            "  with the balanced weights), so scores are not all 0.000 or 1.000; rankings are unchanged."
+        )
     add("- Input: RGB stretched to 224x224 (bilinear; JPEGs decoded with a reduced-size draft),")
     add("  scaled to [-1, 1]. These parameters are in the ONNX metadata entry `printfarm`")
     add("  (`preprocess`), which the runtime reads; nothing is hard-coded.")

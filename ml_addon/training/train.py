@@ -222,6 +222,32 @@ class Head:
     def logit(self, x: np.ndarray) -> np.ndarray:
         return self.hidden(x) @ self.w2.astype(np.float64) + self.b2
 
+    def calibrate(self, scale: float, shift: float) -> None:
+        """Fold ``logit * scale + shift`` into the output layer."""
+        self.w2 = (self.w2 * scale).astype(np.float32)
+        self.b2 = self.b2 * scale + shift
+
+
+def calibrate(logits: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: a, b minimising the weighted log-loss of sigmoid(a * logit + b)."""
+    z = torch.tensor(logits, dtype=torch.float64)
+    y = torch.tensor(labels, dtype=torch.float64)
+    w = torch.tensor(weights / weights.sum(), dtype=torch.float64)
+    a = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([a, b], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = (
+            w * nn.functional.binary_cross_entropy_with_logits(a * z + b, y, reduction="none")
+        ).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return float(a.item()), float(b.item())
+
 
 def fit_head(x: np.ndarray, y: np.ndarray, w: np.ndarray, weight_decay: float, seed: int) -> Head:
     """Weighted MLP (1280 -> HIDDEN -> 1, ReLU, dropout) on standardised features, AdamW."""
@@ -515,6 +541,14 @@ def main() -> None:
     assert best is not None
     l2 = best[0]
     clean, augmented, heads = cross_validate(feats, samples, folds, l2, args.seed)
+    # The MLP is over-confident (scores pile up at 0 and 1): rescale its logits on the
+    # out-of-fold scores (Platt scaling; monotone, so rankings and recalls do not change).
+    scale, shift = calibrate(clean, labels, sample_weights(samples))
+    log(f"calibration: logit * {scale:.4f} + {shift:.4f}")
+    for h in heads:
+        h.calibrate(scale, shift)
+    clean = clean * scale + shift
+    augmented = augmented * scale + shift
 
     neg = clean[labels == 0]
     raw_logit = threshold_for_false_alarms(neg, DEFAULT_FALSE_ALARM_RATE)
@@ -550,6 +584,7 @@ def main() -> None:
         l2,
         args.seed,
     )
+    head.calibrate(scale, shift)
 
     def unit(x: np.ndarray) -> np.ndarray:
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
@@ -643,6 +678,7 @@ def main() -> None:
         "folds": args.folds,
         "augmented_views": args.views,
         "l2": l2,
+        "calibration": {"scale": scale, "shift": shift},
         "threshold": threshold,
         "threshold_rule": (
             f"lowest score that flags at most {DEFAULT_FALSE_ALARM_RATE:.0%} of the out-of-fold "
