@@ -1,0 +1,39 @@
+"""The shipped model's outputs: score, logit, embedding and spatial map agree."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ml_addon.printfarm_detect import AdaptationParams
+from ml_addon.printfarm_detect.model import FailureModel
+
+
+def test_outputs_are_consistent(model: FailureModel, failure_frames: list[Path]) -> None:
+    result = model.predict(failure_frames[0])
+    assert math.isclose(result.score, 1 / (1 + math.exp(-result.logit)), rel_tol=1e-4)
+    assert result.embedding.ndim == 1
+    assert result.spatial_map.ndim == 2
+    assert result.spatial_map.shape[0] >= 5
+    assert np.all((result.spatial_map >= 0) & (result.spatial_map <= 1))
+
+
+def test_logit_is_linear_in_the_embedding_as_the_metadata_says(
+    model: FailureModel, normal_frames: list[Path], failure_frames: list[Path]
+) -> None:
+    params = AdaptationParams.from_metadata(model.metadata)
+    assert params.head_weight is not None
+    results = [model.predict(p) for p in normal_frames + failure_frames]
+    # logit = w . embedding + c with one constant c for every frame.
+    offsets = [r.logit - float(params.head_weight @ r.embedding) for r in results]
+    assert max(offsets) - min(offsets) < 1e-3
+
+
+def test_spatial_map_shows_more_evidence_on_failures(
+    model: FailureModel, normal_frames: list[Path], failure_frames: list[Path]
+) -> None:
+    normal = [float(model.predict(p).spatial_map.max()) for p in normal_frames]
+    failure = [float(model.predict(p).spatial_map.max()) for p in failure_frames]
+    assert min(failure) > max(normal)
