@@ -56,6 +56,11 @@ from .printers import (
 from .printers.flavour import probe_flavour
 
 CONNECT_TIMEOUT = 30.0
+APP_NAME = "Home Assistant (printfarm)"
+APP_KEY_TIMEOUT = 300.0
+APP_KEY_POLL_INTERVAL = 1.0
+#: PrinterProtocolError reasons with their own form error.
+PROTOCOL_ERRORS = frozenset({"firmware_too_old", "not_octoprint"})
 
 _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -185,8 +190,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         except PrinterAuthError:
             return None, {"base": "invalid_auth"}
         except PrinterProtocolError as err:
-            reason = getattr(err, "reason", None)
-            return None, {"base": reason if reason in PROTOCOL_ERRORS else "not_a_printer"}
+            return None, {"base": err.reason if err.reason in PROTOCOL_ERRORS else "not_a_printer"}
         except (PrinterConnectionError, TimeoutError):
             return None, {"base": "cannot_connect"}
         except PrinterError:
@@ -473,10 +477,3 @@ class PrintfarmOptionsFlow(OptionsFlow):
                 vol.Schema(schema), self.config_entry.options
             ),
         )
-
-
-APP_NAME = "Home Assistant (printfarm)"
-APP_KEY_TIMEOUT = 300.0
-APP_KEY_POLL_INTERVAL = 1.0
-#: PrinterProtocolError reasons with their own form error.
-PROTOCOL_ERRORS = frozenset({"firmware_too_old", "not_octoprint", "wrong_flavour"})

@@ -459,8 +459,9 @@ def hostile_client(hostile: Hostile, session: aiohttp.ClientSession) -> OctoPrin
 
 async def test_look_alikes_are_refused(hostile: Hostile, session: aiohttp.ClientSession) -> None:
     hostile.version = {"api": "2.0.0", "server": "2.1.2", "text": "PrusaLink"}
-    with pytest.raises(PrinterProtocolError, match="prusalink"):
+    with pytest.raises(PrinterProtocolError, match="prusalink") as err:
         await hostile_client(hostile, session).connect()
+    assert err.value.reason == "not_octoprint"
 
 
 @pytest.mark.parametrize(

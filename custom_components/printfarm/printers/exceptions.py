@@ -16,7 +16,17 @@ class PrinterAuthError(PrinterError):
 
 
 class PrinterProtocolError(PrinterError):
-    """The printer answered with something that is not its protocol."""
+    """The printer answered with something that is not its protocol.
+
+    ``reason`` says what kind of mismatch, for callers that offer a remedy:
+    ``"not_octoprint"`` (another server behind OctoPrint's API),
+    ``"firmware_too_old"`` (PrusaLink without API v1), else ``"protocol"``.
+    """
+
+    def __init__(self, message: str, *, reason: str = "protocol") -> None:
+        """Keep the reason key next to the message."""
+        super().__init__(message)
+        self.reason = reason
 
 
 class PrinterCommandError(PrinterError):

@@ -275,7 +275,8 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
         flavour = detect_flavour(version)
         if flavour != "octoprint":
             raise PrinterProtocolError(
-                f"{self.host} is {flavour}, not OctoPrint ({version.text!r})"
+                f"{self.host} is {flavour}, not OctoPrint ({version.text!r})",
+                reason="not_octoprint",
             )
         self.version = version
         self.connection_info = parse_connection(await self._get_json("api/connection"))

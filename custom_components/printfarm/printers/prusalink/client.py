@@ -79,7 +79,9 @@ class PrusaLinkFirmwareTooOldError(PrinterProtocolError):
     ``reason`` is ``"firmware_too_old"`` so the HA layer can raise a repair issue.
     """
 
-    reason = "firmware_too_old"
+    def __init__(self, message: str) -> None:
+        """Always the same reason."""
+        super().__init__(message, reason="firmware_too_old")
 
 
 class PrusaLinkClient(PrinterClient):
