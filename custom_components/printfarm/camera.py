@@ -21,7 +21,7 @@ from homeassistant.helpers.aiohttp_client import (
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import OPTION_CAMERA
+from .const import DOMAIN, OPTION_CAMERA
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
 from .entity import PrintfarmEntity
 from .printers import CameraKind, PrinterError
@@ -74,7 +74,7 @@ class PrinterCamera(PrintfarmEntity, Camera):
             return await self.coordinator.client.snapshot()
         except PrinterError as err:
             raise HomeAssistantError(
-                translation_domain="printfarm",
+                translation_domain=DOMAIN,
                 translation_key="camera_error",
                 translation_placeholders={"error": str(err)},
             ) from err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -14,14 +13,6 @@ from .const import DOMAIN, LOGGER
 from .printers import PrinterAuthError, PrinterClient, PrinterError, PrinterState
 
 type PrintfarmConfigEntry = ConfigEntry[PrintfarmCoordinator]
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    """The state before and after one update (for lifecycle events)."""
-
-    old: PrinterState | None
-    new: PrinterState
 
 
 class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
