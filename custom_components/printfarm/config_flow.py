@@ -53,7 +53,7 @@ from .printers import (
     PrinterKind,
     PrinterProtocolError,
 )
-from .printers.flavour import probe_flavour
+from .printers.octoprint.flavour import probe_flavour
 
 CONNECT_TIMEOUT = 30.0
 APP_NAME = "Home Assistant (printfarm)"
@@ -338,7 +338,8 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             kind: PrinterKind | None = PrinterKind.MOONRAKER
         else:
             # _octoprint._tcp: OctoPrint, Prusa-Link or Moonraker's OctoPrint emulation.
-            kind = await probe_flavour(async_get_clientsession(self.hass), host, port)
+            flavour = await probe_flavour(async_get_clientsession(self.hass), host, port)
+            kind = None if flavour == "unknown" else PrinterKind(flavour)
         if kind is None:
             return self.async_abort(reason="not_a_printer")
         name = discovery_info.name.split(".", 1)[0]

@@ -2,14 +2,19 @@
 
 Moonraker's ``octoprint_compat`` component and PrusaLink both answer
 ``/api/version``; zeroconf ``_octoprint._tcp`` is advertised by PrusaLink
-too. Only the version texts tell them apart.
+too. Only the version texts tell them apart. ``probe_flavour`` asks without
+credentials, for discovery: Prusa-Link then answers with an HTTP Digest
+challenge, and OctoPrint asks for its API key.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from typing import Any, Literal
 
-from .parse import VersionInfo
+import aiohttp
+
+from .parse import VersionInfo, parse_version
 
 Flavour = Literal["octoprint", "moonraker", "prusalink", "unknown"]
 
@@ -28,3 +33,25 @@ def detect_flavour(version: VersionInfo) -> Flavour:
         # PrusaLink speaks API 2.x; OctoPrint has been at "0.1" forever
         return "prusalink"
     return "unknown"
+
+
+async def probe_flavour(
+    session: aiohttp.ClientSession, host: str, port: int, *, timeout: float = 10.0
+) -> Flavour:
+    """Which server answers ``http://host:port/api/version``, asked without credentials."""
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            session.get(f"http://{host}:{port}/api/version") as response,
+        ):
+            if response.headers.get("WWW-Authenticate", "").lower().startswith("digest"):
+                return "prusalink"
+            body: Any = None
+            if response.content_type == "application/json":
+                body = await response.json()
+            flavour = detect_flavour(parse_version(body))
+            if flavour == "unknown" and response.status in (401, 403):
+                return "octoprint"  # OctoPrint wants its API key
+            return flavour
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return "unknown"
