@@ -23,7 +23,7 @@ import re
 import time
 from typing import Any
 
-from ..coerce import as_float as as_float, as_int as as_int
+from ..coerce import as_dict as as_dict, as_float as as_float, as_int as as_int
 from .const import SPEED_PRESETS
 from .status import FILE_ERRORS, Flavor, ResolvedStatus, resolve_status
 
@@ -77,11 +77,6 @@ def as_bool(value: Any) -> bool | None:
     if number in (0, 1):
         return bool(number)
     return None
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """A dict, else an empty one."""
-    return value if isinstance(value, dict) else {}
 
 
 def as_codes(value: Any) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import logging
 from typing import Any
 
-from ..coerce import as_float as as_float, as_int as as_int
+from ..coerce import as_dict as as_dict, as_float as as_float, as_int as as_int
 from ..models import PrintStatus
 from .status import KLIPPY_READY, KLIPPY_STATUS, PRINT_STATS_STATUS
 
@@ -45,13 +45,6 @@ _CHAMBER_PREFIXES = ("temperature_sensor", "heater_generic", "temperature_fan")
 def as_str(value: Any) -> str | None:
     """A string, or None for anything else."""
     return value if isinstance(value, str) else None
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    """The value if it is a dict with string keys, else an empty dict."""
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return value
-    return {}
 
 
 # ------------------------------------------------------------------ objects

@@ -11,13 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..coerce import as_float as as_float, as_int as as_int
+from ..coerce import as_dict as as_dict, as_float as as_float, as_int as as_int
 from ..exceptions import PrinterProtocolError
-
-
-def as_dict(value: object) -> dict[str, Any]:
-    """``value`` if it is a JSON object, else an empty one."""
-    return value if isinstance(value, dict) else {}
 
 
 def as_str(value: object) -> str | None:
