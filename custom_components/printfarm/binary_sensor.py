@@ -14,7 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .coordinator import PrintfarmConfigEntry
 from .entity import PrintfarmEntity
 from .printers import Capabilities, PrinterState, PrintStatus
 
@@ -80,13 +80,6 @@ class PrintfarmBinarySensor(PrintfarmEntity, BinarySensorEntity):
     """A binary sensor whose value is a function of the state."""
 
     entity_description: PrintfarmBinarySensorDescription
-
-    def __init__(
-        self, coordinator: PrintfarmCoordinator, description: PrintfarmBinarySensorDescription
-    ) -> None:
-        """Set up from the description."""
-        super().__init__(coordinator, description)
-        self.available_offline = description.available_offline
 
     @property
     def is_on(self) -> bool | None:

@@ -14,7 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .coordinator import PrintfarmConfigEntry
 from .entity import PrintfarmEntity
 from .helpers import printer_action
 from .printers import Capabilities, PrinterClient
@@ -74,12 +74,6 @@ class PrintfarmButton(PrintfarmEntity, ButtonEntity):
     available_offline = True  # pressing it while offline gives a clear error
 
     entity_description: PrintfarmButtonDescription
-
-    def __init__(
-        self, coordinator: PrintfarmCoordinator, description: PrintfarmButtonDescription
-    ) -> None:
-        """Set up from the description."""
-        super().__init__(coordinator, description)
 
     @printer_action
     async def async_press(self) -> None:

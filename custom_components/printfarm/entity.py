@@ -37,6 +37,8 @@ class PrintfarmEntity(CoordinatorEntity[PrintfarmCoordinator]):
         """Bind the description and the device."""
         super().__init__(coordinator)
         self.entity_description = description
+        # Descriptions of status-like entities say so themselves.
+        self.available_offline = getattr(description, "available_offline", self.available_offline)
         info = coordinator.client.info
         self._attr_unique_id = f"{info.unique_id}_{description.key}"
         self._attr_device_info = DeviceInfo(

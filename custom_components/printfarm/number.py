@@ -15,7 +15,7 @@ from homeassistant.const import PERCENTAGE, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .coordinator import PrintfarmConfigEntry
 from .entity import PrintfarmEntity
 from .helpers import printer_action
 from .printers import Capabilities, PrinterClient, PrinterState
@@ -94,12 +94,6 @@ class PrintfarmNumber(PrintfarmEntity, NumberEntity):
 
     entity_description: PrintfarmNumberDescription
     available_offline = True  # setting it while offline gives a clear error
-
-    def __init__(
-        self, coordinator: PrintfarmCoordinator, description: PrintfarmNumberDescription
-    ) -> None:
-        """Set up from the description."""
-        super().__init__(coordinator, description)
 
     @property
     def native_value(self) -> float | None:

@@ -259,13 +259,6 @@ class PrintfarmSensor(PrintfarmEntity, SensorEntity):
 
     entity_description: PrintfarmSensorDescription
 
-    def __init__(
-        self, coordinator: PrintfarmCoordinator, description: PrintfarmSensorDescription
-    ) -> None:
-        """Set up from the description."""
-        super().__init__(coordinator, description)
-        self.available_offline = description.available_offline
-
     @property
     def native_value(self) -> SensorValue:
         """The value for the current state."""
