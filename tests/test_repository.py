@@ -10,6 +10,7 @@ from typing import Any
 
 from awesomeversion import AwesomeVersion
 from homeassistant.util.yaml import load_yaml
+from PIL import Image
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +143,15 @@ def test_hacs_json() -> None:
     assert hacs["name"]
     assert set(hacs) <= allowed
     assert hacs["homeassistant"] == "2025.4.0"
+
+
+def test_brand_images() -> None:
+    """HACS looks for brand/icon.png first; HA shows the local brand folder from 2026.3."""
+    sizes = {"icon.png": 256, "icon@2x.png": 512, "dark_icon.png": 256, "dark_icon@2x.png": 512}
+    for name, size in sizes.items():
+        with Image.open(INTEGRATION / "brand" / name) as image:
+            assert image.format == "PNG", name
+            assert image.size == (size, size), name
 
 
 def test_quality_scale_file() -> None:
