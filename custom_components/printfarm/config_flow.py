@@ -47,12 +47,12 @@ from .const import (
 from .coordinator import PrintfarmConfigEntry
 from .printers import (
     PrinterAuthError,
-    PrinterConnectionError,
     PrinterError,
     PrinterInfo,
     PrinterKind,
     PrinterProtocolError,
 )
+from .printers.octoprint import OctoPrintClient
 from .printers.octoprint.flavour import probe_flavour
 
 CONNECT_TIMEOUT = 30.0
@@ -155,6 +155,18 @@ def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def carried(
+    kind: PrinterKind, data: Mapping[str, Any], *, only_credentials: bool = False
+) -> dict[str, Any]:
+    """``data`` without what the kind's form (or just its credentials) asks for.
+
+    Keeps what a form cannot show (a discovered model, an Elegoo serial) when
+    the form's answer replaces the rest; a field left empty is then gone.
+    """
+    asked = {f.key for f in FORMS[kind] if f.credential or not only_credentials}
+    return {k: v for k, v in data.items() if k not in asked}
+
+
 def suggested_values(kind: PrinterKind, data: Mapping[str, Any]) -> dict[str, Any]:
     """Known values shaped like the kind's form (advanced ones inside their section)."""
     advanced = {f.key for f in FORMS[kind] if f.advanced}
@@ -191,9 +203,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {"base": "invalid_auth"}
         except PrinterProtocolError as err:
             return None, {"base": err.reason if err.reason in PROTOCOL_ERRORS else "not_a_printer"}
-        except (PrinterConnectionError, TimeoutError):
-            return None, {"base": "cannot_connect"}
-        except PrinterError:
+        except (PrinterError, TimeoutError):
             return None, {"base": "cannot_connect"}
         except Exception:  # noqa: BLE001 - any bug must show as "unknown", not a crash
             LOGGER.exception("Unexpected error while adding a printer")
@@ -240,7 +250,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_KIND: kind.value, **flatten(user_input)}
+            data = {**carried(kind, self._data), CONF_KIND: kind.value, **flatten(user_input)}
             if kind is PrinterKind.OCTOPRINT and not data.get(CONF_API_KEY):
                 self._data = data
                 return await self.async_step_app_key()
@@ -269,7 +279,6 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             self._app_key_task = self.hass.async_create_task(self._async_request_app_key())
         if not self._app_key_task.done():
             return self.async_show_progress(
-                step_id="app_key",
                 progress_action="app_key",
                 progress_task=self._app_key_task,
                 description_placeholders={"host": self._data[CONF_HOST]},
@@ -279,21 +288,26 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             self._data[CONF_API_KEY] = task.result()
         except PrinterAuthError:
             return self.async_show_progress_done(next_step_id="app_key_denied")
-        except (PrinterError, TimeoutError):
+        except PrinterError:
             return self.async_show_progress_done(next_step_id="app_key_failed")
         return self.async_show_progress_done(next_step_id="app_key_granted")
 
     async def _async_request_app_key(self) -> str:
-        from .printers.octoprint import OctoPrintClient
-
+        """Ask OctoPrint for a key, then wait for the user's decision there."""
         client = async_create_client(self.hass, self._data)
         assert isinstance(client, OctoPrintClient)
-        async with asyncio.timeout(APP_KEY_TIMEOUT):
+        try:
             token = await client.request_app_key(APP_NAME)
-            while True:
-                if (key := await client.poll_app_key(token)) is not None:
-                    return key
-                await asyncio.sleep(APP_KEY_POLL_INTERVAL)
+            try:
+                async with asyncio.timeout(APP_KEY_TIMEOUT):
+                    while (key := await client.poll_app_key(token)) is None:
+                        await asyncio.sleep(APP_KEY_POLL_INTERVAL)
+            except TimeoutError as err:
+                # Nobody clicked Allow in time: the same as OctoPrint's own expiry.
+                raise PrinterAuthError("the app-key request expired") from err
+            return key
+        finally:
+            await client.close()
 
     async def async_step_app_key_granted(
         self, user_input: dict[str, Any] | None = None
@@ -345,7 +359,12 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         name = discovery_info.name.split(".", 1)[0]
         data = {CONF_KIND: kind.value, CONF_HOST: host, CONF_PORT: port}
         unique_id = None
-        if kind is not PrinterKind.PRUSALINK:
+        uuid = discovery_info.properties.get("uuid")
+        if kind is PrinterKind.OCTOPRINT and isinstance(uuid, str) and uuid:
+            # OctoPrint's discovery plugin announces the instance UUID the client
+            # also reads from discovery.xml: the entry follows the server's address.
+            unique_id = uuid.lower()
+        elif kind is not PrinterKind.PRUSALINK:
             # Servers that answer without credentials tell their own identity.
             info, _errors = await self._async_try_connect(data)
             unique_id = info.unique_id if info else f"{host}:{port}"
@@ -421,7 +440,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         kind = PrinterKind(entry.data[CONF_KIND])
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**entry.data, **flatten(user_input)}
+            data = {**carried(kind, entry.data, only_credentials=True), **flatten(user_input)}
             info, errors = await self._async_try_connect(data)
             if info is not None:
                 await self.async_set_unique_id(info.unique_id)
@@ -444,7 +463,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         kind = PrinterKind(entry.data[CONF_KIND])
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_KIND: kind.value, **flatten(user_input)}
+            data = {**carried(kind, entry.data), **flatten(user_input)}
             info, errors = await self._async_try_connect(data)
             if info is not None:
                 await self.async_set_unique_id(info.unique_id)

@@ -18,6 +18,7 @@ import pytest
 
 from custom_components.printfarm.const import DOMAIN
 from simulator.base import SimulatedPrinter
+from simulator.octoprint import OctoPrintSimulator
 
 from .conftest import entry_data
 from .test_config_flow import form_input
@@ -156,3 +157,39 @@ async def test_integration_discovery_updates_host_of_known_printer(
     assert moved["type"] is FlowResultType.ABORT
     assert moved["reason"] == "already_configured"
     assert entry.data["host"] == "127.0.0.2"
+
+
+@pytest.mark.parametrize("kind", ["octoprint"])
+async def test_octoprint_rediscovered_at_a_new_address_by_its_uuid(
+    hass: HomeAssistant, kind: str, simulated: tuple[SimulatedPrinter, dict[str, Any]]
+) -> None:
+    sim, line = simulated
+    assert isinstance(sim, OctoPrintSimulator)
+    uuid = sim.uuid
+    announced = zeroconf("_octoprint._tcp.local.", line["port"])
+    announced.properties["uuid"] = uuid.upper()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=announced
+    )
+    assert result["step_id"] == "discovery_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(kind, entry_data(line))
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    entry = result["result"]
+    # The client read the same UUID from discovery.xml: one identity for both paths.
+    assert entry.unique_id == uuid.lower()
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+    # The server had another address when it was added; now it announces itself here.
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "host": "octopi.old"})
+    moved = zeroconf("_octoprint._tcp.local.", line["port"])
+    moved.properties["uuid"] = uuid
+    again = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=moved
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+    assert entry.data["host"] == "127.0.0.1"
