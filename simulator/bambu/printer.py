@@ -7,9 +7,15 @@ report to start from, ``extra``:
 * ``authorization_control``: True -> ``fun`` has the authorization bit and
   print/gcode commands are answered with ``err_code`` 84033543 (the light
   still works); ``"reply_only"`` -> only the refusals, ``fun`` looks open.
+  ``set_developer_mode()`` switches it at run time.
+* ``liveview``: False -> X1/H2 report ``ipcam.rtsp_url`` "disable" ("LAN only
+  liveview" off); ``set_liveview()`` switches it at run time.
 * ``access_code`` / ``serial``: fixed credentials instead of generated ones.
 * ``report_interval``: seconds between periodic reports (default 1).
 * ``frame_interval``: seconds between camera frames (default 1).
+* ``ssdp_port``: send the SSDP NOTIFY a real printer broadcasts on UDP 2021
+  to this port of ``ssdp_host`` (default 127.0.0.1; never a broadcast),
+  at once and every ``ssdp_interval`` seconds (default 5).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from .camera import CameraServer
 from .link import LinkError, PrinterLink
 from .models import sim_model
 from .reports import SPEED_MAGNITUDES, PrinterExtras, build_report, delta, version_info
+from .ssdp import SsdpAnnouncer, notify_datagram
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,7 +67,9 @@ class BambuSimulator(SimulatedPrinter):
         self.access_code: str = extra.get("access_code") or f"{random.randrange(10**8):08d}"
         auth = extra.get("authorization_control", False)
         self.refuse_control: bool = bool(auth)
-        self.extras = PrinterExtras(authorization_fun=auth is True)
+        self.extras = PrinterExtras(
+            authorization_fun=auth is True, liveview=bool(extra.get("liveview", True))
+        )
         self.report_interval: float = float(extra.get("report_interval", 1.0))
         self.frame_interval: float = float(extra.get("frame_interval", 1.0))
         #: Tests set this to make the printer go silent (broker stays up).
@@ -79,6 +88,7 @@ class BambuSimulator(SimulatedPrinter):
         self._stopping = False
         self.port = 0
         self.camera_port: int | None = None
+        self.ssdp: SsdpAnnouncer | None = None
 
     @property
     def ca_file(self) -> str:
@@ -127,9 +137,11 @@ class BambuSimulator(SimulatedPrinter):
         except BaseException:
             await self.stop()
             raise
+        name = self.options.name or f"Bambu {self.spec.name} {self.options.index + 1}"
+        self._start_ssdp(name)
         line: dict[str, Any] = {
             "kind": self.kind,
-            "name": self.options.name or f"Bambu {self.spec.name} {self.options.index + 1}",
+            "name": name,
             "host": host,
             "port": self.port,
             "serial": self.serial,
@@ -144,6 +156,9 @@ class BambuSimulator(SimulatedPrinter):
     async def stop(self) -> None:
         """Stop the printer client, the camera, mosquitto; remove the files."""
         self._stopping = True
+        if self.ssdp is not None:
+            await self.ssdp.stop()
+            self.ssdp = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -162,6 +177,33 @@ class BambuSimulator(SimulatedPrinter):
         if self._folder is not None:
             await asyncio.to_thread(shutil.rmtree, self._folder, ignore_errors=True)
             self._folder = None
+
+    def _start_ssdp(self, name: str) -> None:
+        """Announce the printer over SSDP when ``extra["ssdp_port"]`` asks for it."""
+        extra = self.options.extra
+        if not extra.get("ssdp_port"):
+            return
+        datagram = notify_datagram(
+            self.spec, serial=self.serial, location=self.options.host, name=name
+        )
+        self.ssdp = SsdpAnnouncer(
+            datagram,
+            str(extra.get("ssdp_host") or "127.0.0.1"),
+            int(extra["ssdp_port"]),
+            float(extra.get("ssdp_interval", 5.0)),
+        )
+        self.ssdp.start()
+
+    def set_developer_mode(self, on: bool) -> None:
+        """Developer mode on: commands are accepted and ``fun`` loses the authorization bit."""
+        self.refuse_control = not on
+        self.extras.authorization_fun = not on
+        self._dirty.set()
+
+    def set_liveview(self, on: bool) -> None:
+        """Switch "LAN only liveview" (X1/H2: ``rtsp_url`` becomes the URL or "disable")."""
+        self.extras.liveview = on
+        self._dirty.set()
 
     async def restart_broker(self) -> None:
         """Kill and restart mosquitto on the same port (every client is dropped)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 import socket
 
 import pytest
 
-from custom_components.printfarm.printers.elegoo import discover
+from custom_components.printfarm.printers.elegoo import DiscoveredPrinter, discover
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.elegoo import ElegooSimulator
@@ -78,3 +79,40 @@ async def test_silence_and_garbage_give_no_printers() -> None:
         assert await discover(0.3, target="127.0.0.1", port=port) == []
     finally:
         transport.close()
+
+
+async def test_on_found_reports_each_printer_as_it_answers(make_sims: SimsFactory) -> None:
+    sim = (await make_sims(1))[0]
+    arrived: asyncio.Queue[str] = asyncio.Queue()
+    probe = asyncio.create_task(
+        discover(
+            30.0,
+            target="127.0.0.1",
+            port=sim.discovery_port,
+            on_found=lambda printer: arrived.put_nowait(printer.mainboard_id),
+        )
+    )
+    try:
+        # Reported long before the 30 s wait is over.
+        assert await asyncio.wait_for(arrived.get(), 5) == sim.mainboard_id
+        assert not probe.done()
+    finally:
+        probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probe
+
+
+async def test_a_failing_on_found_does_not_stop_the_probe(make_sims: SimsFactory) -> None:
+    sims = await make_sims(2)
+    calls: list[str] = []
+
+    def on_found(printer: DiscoveredPrinter) -> None:
+        calls.append(printer.mainboard_id)
+        raise RuntimeError("bug in the consumer")
+
+    found: list[DiscoveredPrinter] = []
+    for sim in sims:
+        found += await discover(
+            5.0, target="127.0.0.1", port=sim.discovery_port, limit=1, on_found=on_found
+        )
+    assert [p.mainboard_id for p in found] == calls == [s.mainboard_id for s in sims]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -63,10 +64,13 @@ def parse_reply(data: bytes, source_host: str) -> DiscoveredPrinter | None:
 class _DiscoveryProtocol(asyncio.DatagramProtocol):
     """Collects replies; ignores anything that is not one."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(
+        self, limit: int | None, on_found: Callable[[DiscoveredPrinter], None] | None
+    ) -> None:
         self.found: dict[str, DiscoveredPrinter] = {}
         self.enough = asyncio.Event()
         self._limit = limit
+        self._on_found = on_found
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         host = addr[0] if addr and isinstance(addr[0], str) else ""
@@ -74,7 +78,14 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
         if printer is None:
             _LOGGER.debug("Ignoring a datagram from %s that is not an SDCP reply", host)
             return
-        self.found.setdefault(printer.mainboard_id, printer)
+        if printer.mainboard_id in self.found:
+            return
+        self.found[printer.mainboard_id] = printer
+        if self._on_found is not None:
+            try:
+                self._on_found(printer)
+            except Exception:
+                _LOGGER.exception("Error handling the discovery reply of %s", host)
         if self._limit is not None and len(self.found) >= self._limit:
             self.enough.set()
 
@@ -88,14 +99,16 @@ async def discover(
     target: str = "255.255.255.255",
     port: int = DISCOVERY_PORT,
     limit: int | None = None,
+    on_found: Callable[[DiscoveredPrinter], None] | None = None,
 ) -> list[DiscoveredPrinter]:
     """Broadcast (or unicast to ``target``) the probe; return the printers that answered.
 
     Waits ``timeout`` seconds for replies, or less once ``limit`` printers answered.
+    ``on_found`` is called as each printer first answers, before the wait ends.
     """
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(
-        lambda: _DiscoveryProtocol(limit), family=socket.AF_INET, allow_broadcast=True
+        lambda: _DiscoveryProtocol(limit, on_found), family=socket.AF_INET, allow_broadcast=True
     )
     try:
         transport.sendto(DISCOVERY_PROBE, (target, port))
