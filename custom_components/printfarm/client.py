@@ -14,6 +14,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.httpx_client import get_async_client
 
 from .const import (
     CONF_ACCESS_CODE,
@@ -63,8 +64,12 @@ def connection_options(data: Mapping[str, Any]) -> ConnectionOptions:
 def async_create_client(
     hass: HomeAssistant, data: Mapping[str, Any], options: Mapping[str, Any] | None = None
 ) -> PrinterClient:
-    """An unconnected client on Home Assistant's shared HTTP session."""
+    """An unconnected client on Home Assistant's shared HTTP clients.
+
+    aiohttp for every protocol but PrusaLink, which takes HA's shared httpx
+    client (its digest flavours are httpx's); neither is ever closed here.
+    """
     conn = connection_options(data)
     if options and options.get(OPTION_POLL_INTERVAL):
         conn.extra["poll_interval"] = float(options[OPTION_POLL_INTERVAL])
-    return create_client(conn, async_get_clientsession(hass))
+    return create_client(conn, async_get_clientsession(hass), httpx_client=get_async_client(hass))

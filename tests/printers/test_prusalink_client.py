@@ -23,6 +23,7 @@ from custom_components.printfarm.printers import (
     PrintStatus,
 )
 from custom_components.printfarm.printers.base import MAX_MESSAGE_BYTES
+from custom_components.printfarm.printers.factory import create_client
 from custom_components.printfarm.printers.prusalink import (
     PrusaLinkClient,
     PrusaLinkFirmwareTooOldError,
@@ -216,6 +217,33 @@ async def test_injected_client_is_used_and_left_open(
         assert not session.is_closed
         response = await session.get(f"http://127.0.0.1:{line['port']}/api/version")
         assert response.status_code == 401
+
+
+async def test_factory_passes_a_shared_httpx_client_and_never_closes_it(
+    make_sim: MakeSim,
+) -> None:
+    """The HA path: create_client(..., httpx_client=shared) polls through the shared client."""
+    _sim, line = await make_sim()
+    fields = {k: v for k, v in line.items() if k not in ("name", "kind")}
+    options = ConnectionOptions(kind=PrinterKind(line["kind"]), **fields)
+    sent: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        sent.append(request.url.path)
+
+    async with httpx.AsyncClient(event_hooks={"request": [count]}) as shared:
+        client = create_client(options, None, httpx_client=shared)  # type: ignore[arg-type]
+        await client.connect()
+        assert client.state.status is PrintStatus.PRINTING
+        assert "/api/v1/status" in sent
+        await client.close()
+        assert not shared.is_closed
+        # without one, the client builds its own, and the shared one sees nothing more
+        before = len(sent)
+        own = create_client(options, None)  # type: ignore[arg-type]
+        await own.connect()
+        await own.close()
+        assert len(sent) == before
 
 
 async def test_firmware_without_v1_api_is_too_old(

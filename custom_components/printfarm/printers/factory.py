@@ -9,6 +9,7 @@ from .models import ConnectionOptions, PrinterKind
 
 if TYPE_CHECKING:
     import aiohttp
+    import httpx
 
     from .base import PrinterClient
 
@@ -19,8 +20,35 @@ class _ClientModule(Protocol):
     ) -> PrinterClient: ...
 
 
-def create_client(options: ConnectionOptions, session: aiohttp.ClientSession) -> PrinterClient:
-    """Return an unconnected client for ``options.kind`` using ``session``."""
+class _HttpxClientModule(Protocol):
+    def create(
+        self,
+        options: ConnectionOptions,
+        session: aiohttp.ClientSession,
+        *,
+        httpx_client: httpx.AsyncClient | None = None,
+    ) -> PrinterClient: ...
+
+
+#: Protocols whose client speaks httpx and accepts a shared ``httpx.AsyncClient``.
+_HTTPX_KINDS = frozenset({PrinterKind.PRUSALINK})
+
+
+def create_client(
+    options: ConnectionOptions,
+    session: aiohttp.ClientSession,
+    *,
+    httpx_client: httpx.AsyncClient | None = None,
+) -> PrinterClient:
+    """Return an unconnected client for ``options.kind`` using ``session``.
+
+    ``httpx_client`` is the shared httpx client for the one protocol that
+    speaks httpx (PrusaLink, for its digest flavours); the client uses it and
+    never closes it. Without one, that client builds and closes its own.
+    """
     kind = PrinterKind(options.kind)
-    module = cast("_ClientModule", import_module(f".{kind.value}", __package__))
-    return module.create(options, session)
+    module = import_module(f".{kind.value}", __package__)
+    if kind in _HTTPX_KINDS:
+        httpx_module = cast("_HttpxClientModule", module)
+        return httpx_module.create(options, session, httpx_client=httpx_client)
+    return cast("_ClientModule", module).create(options, session)

@@ -15,6 +15,7 @@ from .client import (
 
 if TYPE_CHECKING:
     import aiohttp
+    import httpx
 
 __all__ = [
     "DEFAULT_PORT",
@@ -33,13 +34,18 @@ def _poll_interval(value: Any) -> float:
 
 
 def create(
-    options: ConnectionOptions, session: aiohttp.ClientSession | None = None
+    options: ConnectionOptions,
+    session: aiohttp.ClientSession | None = None,
+    *,
+    httpx_client: httpx.AsyncClient | None = None,
 ) -> PrusaLinkClient:
     """Build a client from ConnectionOptions.
 
-    ``session`` is ignored: PrusaLink's two digest flavours are handled by
-    httpx, so the client builds (and owns) its own ``httpx.AsyncClient``.
-    ``options.extra["poll_interval"]`` (seconds) overrides the 5 s default.
+    ``session`` (aiohttp) is not used: PrusaLink's two digest flavours are
+    handled by httpx. ``httpx_client`` (e.g. Home Assistant's shared one) is
+    used and never closed; without it the client builds, and later closes,
+    its own. ``options.extra["poll_interval"]`` (seconds) overrides the 5 s
+    default.
     """
     return PrusaLinkClient(
         options.host,
@@ -47,6 +53,7 @@ def create(
         username=options.username or DEFAULT_USERNAME,
         password=options.password,
         api_key=options.api_key,
+        client=httpx_client,
         model=options.model,
         poll_interval=_poll_interval(options.extra.get("poll_interval", DEFAULT_POLL_INTERVAL)),
     )
