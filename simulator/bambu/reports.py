@@ -56,6 +56,7 @@ class PrinterExtras:
     light2_on: bool = True
     door_open: bool = False
     authorization_fun: bool = False
+    liveview: bool = True  # X1/H2: "LAN only liveview" on (else rtsp_url is "disable")
     job_started_at: int = 0  # Unix seconds
     sequence: int = 0
     ams_active_tray: int = 0
@@ -171,7 +172,7 @@ def build_report(
             "vt_tray": {"id": "254", "tray_type": "", "tray_color": "00000000", "remain": 0},
             "sdcard": True,
             "fun": FUN_AUTHORIZATION if extras.authorization_fun else FUN_OPEN,
-            "ipcam": _ipcam(spec, serial),
+            "ipcam": _ipcam(spec, extras),
         }
     )
     for key in _KEPT_FROM_CAPTURE:
@@ -198,10 +199,11 @@ def build_report(
     return report
 
 
-def _ipcam(spec: SimModel, serial: str) -> dict[str, Any]:
+def _ipcam(spec: SimModel, extras: PrinterExtras) -> dict[str, Any]:
     ipcam: dict[str, Any] = {"ipcam_dev": "1", "ipcam_record": "enable", "resolution": "1080p"}
     if not spec.camera_socket:
-        ipcam["rtsp_url"] = "rtsps://127.0.0.1:322/streaming/live/1"
+        url = "rtsps://127.0.0.1:322/streaming/live/1"
+        ipcam["rtsp_url"] = url if extras.liveview else "disable"
     return ipcam
 
 

@@ -25,6 +25,7 @@ from .models import (
     ConnectionOptions,
     PrinterInfo,
     PrinterKind,
+    PrinterNotice,
     PrinterState,
     PrintStatus,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "PrinterInfo",
     "PrinterKind",
     "PrinterNotSupportedError",
+    "PrinterNotice",
     "PrinterProtocolError",
     "PrinterState",
 ]

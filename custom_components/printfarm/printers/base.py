@@ -41,6 +41,7 @@ from .models import (
     Capabilities,
     PrinterInfo,
     PrinterKind,
+    PrinterNotice,
     PrinterState,
     PrintStatus,
 )
@@ -134,6 +135,12 @@ class PrinterClient(ABC):
             except Exception:
                 _LOGGER.exception("State listener of %s failed", self.host)
         return True
+
+    def _set_notice(self, notice: PrinterNotice, *, active: bool) -> None:
+        """Raise or clear one notice; listeners hear only of a real change."""
+        notices = self._state.notices
+        if (notice in notices) is not active:
+            self._update_state(notices=notices | {notice} if active else notices - {notice})
 
     def _mark_offline(self, error: str | None = None) -> None:
         """The connection is gone: keep what is known, but say offline."""

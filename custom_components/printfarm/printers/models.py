@@ -41,6 +41,24 @@ class PrintStatus(StrEnum):
 ACTIVE_STATUSES = frozenset({PrintStatus.PREPARING, PrintStatus.PRINTING, PrintStatus.PAUSED})
 
 
+class PrinterNotice(StrEnum):
+    """A condition only the user can fix, at the printer; each becomes a repair issue.
+
+    Clients set these in ``PrinterState.notices`` from what the printer itself
+    reports, and clear them as soon as it reports otherwise.
+    """
+
+    #: Bambu "authorization control" firmware refuses unsigned commands until
+    #: LAN-only mode and Developer mode are on (the ``fun`` bit or a refusal).
+    DEVELOPER_MODE_REQUIRED = "developer_mode_required"
+    #: Bambu X1/H2/P2: "LAN only liveview" is off (``ipcam.rtsp_url`` is "disable").
+    LIVEVIEW_DISABLED = "liveview_disabled"
+    #: PrusaLink: the firmware has no PrusaLink API v1 (Buddy < 5.1, Prusa-Link < 0.7).
+    FIRMWARE_TOO_OLD = "firmware_too_old"
+    #: Elegoo SDCP: the printer already serves its maximum of clients and turned us away.
+    CONNECTION_SLOTS_EXHAUSTED = "connection_slots_exhausted"
+
+
 class CameraKind(StrEnum):
     """How a printer's camera is reached."""
 
@@ -146,12 +164,14 @@ class PrinterState:
     thumbnail_id: str | None = None  # changes whenever the job's thumbnail changes
     control_available: bool = True
     control_unavailable_reason: str | None = None
+    notices: frozenset[PrinterNotice] = frozenset()  # conditions the user must fix
     extra: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (enums as their values)."""
         data = asdict(self)
         data["status"] = self.status.value
+        data["notices"] = sorted(notice.value for notice in self.notices)
         return data
 
 

@@ -43,6 +43,7 @@ from ..models import (
     CameraKind,
     PrinterInfo,
     PrinterKind,
+    PrinterNotice,
     PrinterState,
     PrintStatus,
 )
@@ -336,7 +337,20 @@ class BambuClient(PrinterClient):
         blocked = self._fun_requires_auth or self._refused_auth
         fields["control_available"] = not blocked
         fields["control_unavailable_reason"] = CONTROL_UNAVAILABLE_REASON if blocked else None
+        fields["notices"] = self._notices(blocked, fields.get("extra", {}).get("liveview"))
         self._update_state(**fields)
+
+    def _notices(self, blocked: bool, liveview: bool | None) -> frozenset[PrinterNotice]:
+        """Developer mode and LAN liveview, as the last report tells them."""
+        notices = set(self._state.notices)
+        notices.discard(PrinterNotice.DEVELOPER_MODE_REQUIRED)
+        notices.discard(PrinterNotice.LIVEVIEW_DISABLED)
+        if blocked:
+            notices.add(PrinterNotice.DEVELOPER_MODE_REQUIRED)
+        # P1/A1 stream over their own socket; only the RTSPS models have the liveview switch
+        if liveview is False and self._spec.camera is not CameraKind.JPEG_SOCKET:
+            notices.add(PrinterNotice.LIVEVIEW_DISABLED)
+        return frozenset(notices)
 
     def _apply_version(self, body: Mapping[str, Any]) -> None:
         firmware, spec = parse_version(body)
@@ -440,7 +454,9 @@ class BambuClient(PrinterClient):
         if isinstance(code, int) and code in AUTHORIZATION_ERRORS:
             self._refused_auth = True
             self._update_state(
-                control_available=False, control_unavailable_reason=CONTROL_UNAVAILABLE_REASON
+                control_available=False,
+                control_unavailable_reason=CONTROL_UNAVAILABLE_REASON,
+                notices=self._state.notices | {PrinterNotice.DEVELOPER_MODE_REQUIRED},
             )
             raise PrinterCommandError(
                 f"{what}: refused by the printer: {CONTROL_UNAVAILABLE_REASON}",

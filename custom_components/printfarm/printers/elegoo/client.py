@@ -44,6 +44,7 @@ from ..models import (
     Capabilities,
     PrinterInfo,
     PrinterKind,
+    PrinterNotice,
     PrinterState,
     PrintStatus,
 )
@@ -81,6 +82,12 @@ _LOGGER = logging.getLogger(__name__)
 
 _STOPPED = frozenset({PrintStatus.CANCELLED, PrintStatus.IDLE, PrintStatus.FINISHED})
 _RUNNING = frozenset({PrintStatus.PRINTING, PrintStatus.PREPARING})
+#: Handshake answers of a server that is full rather than wrong.
+_BUSY_HTTP_STATUSES = frozenset({429, 503})
+
+
+class _NoFreeSlotError(PrinterConnectionError):
+    """The printer turned the websocket away: it already serves its maximum of clients."""
 
 
 class ElegooClient(PrinterClient):
@@ -170,6 +177,22 @@ class ElegooClient(PrinterClient):
             self._session = None
 
     async def _open(self) -> None:
+        """Connect; say whether the printer turned us away for want of a free slot.
+
+        The supervisor keeps retrying with backoff either way; the notice
+        clears on the next attempt that gets in (or fails for another reason).
+        """
+        try:
+            await self._open_socket()
+        except _NoFreeSlotError:
+            self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=True)
+            raise
+        except PrinterError:
+            self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=False)
+            raise
+        self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=False)
+
+    async def _open_socket(self) -> None:
         session = self._ensure_session()
         try:
             self._ws = await asyncio.wait_for(
@@ -182,7 +205,8 @@ class ElegooClient(PrinterClient):
                 self.request_timeout,
             )
         except aiohttp.WSServerHandshakeError as err:
-            raise PrinterConnectionError(
+            busy = err.status in _BUSY_HTTP_STATUSES
+            raise (_NoFreeSlotError if busy else PrinterConnectionError)(
                 f"{self.host}:{self.port} refused the websocket (HTTP {err.status}); "
                 "the printer may already serve its maximum number of clients"
             ) from err
@@ -281,12 +305,17 @@ class ElegooClient(PrinterClient):
             aiohttp.WSMsgType.CLOSING,
             aiohttp.WSMsgType.CLOSED,
         ):
+            # A full printer closes a new client at once, before it says anything
+            # (the simulator, like servers in general, with 1013 "try again later").
+            turned_away = ws.close_code == aiohttp.WSCloseCode.TRY_AGAIN_LATER or (
+                self._opening and self._attributes is None and self._opening_status is None
+            )
             hint = (
                 "; a printer already serving its maximum of clients closes new ones at once"
-                if self._opening
+                if turned_away
                 else ""
             )
-            raise PrinterConnectionError(
+            raise (_NoFreeSlotError if turned_away else PrinterConnectionError)(
                 f"{self.host} closed the websocket (code {ws.close_code}){hint}"
             )
         if msg.type is aiohttp.WSMsgType.ERROR:

@@ -39,6 +39,7 @@ from ..models import (
     Capabilities,
     PrinterInfo,
     PrinterKind,
+    PrinterNotice,
     PrinterState,
     PrintStatus,
 )
@@ -160,7 +161,12 @@ class PrusaLinkClient(PrinterClient):
 
     async def _open(self) -> None:
         try:
-            await self._load_identity()
+            try:
+                await self._load_identity()
+            except PrusaLinkFirmwareTooOldError:
+                self._set_notice(PrinterNotice.FIRMWARE_TOO_OLD, active=True)
+                raise
+            self._set_notice(PrinterNotice.FIRMWARE_TOO_OLD, active=False)
             await self._poll()
         except BaseException:
             await self._teardown()
