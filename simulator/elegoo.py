@@ -346,6 +346,14 @@ class ElegooSimulator(SimulatedPrinter):
             job.set_nozzle_target(float(data["TempTargetNozzle"]))
         if "TempTargetHotbed" in data and not frozen:
             job.set_bed_target(float(data["TempTargetHotbed"]))
+        fans = data.get("TargetFanSpeed")
+        if isinstance(fans, dict) and not frozen:
+            for key, fan in (("ModelFan", "part"), ("AuxiliaryFan", "aux"), ("BoxFan", "chamber")):
+                value = fans.get(key)
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                if 0 <= value <= 100:
+                    job.set_fan(fan, round(value))
         speed = data.get("PrintSpeedPct")
         # Only the four presets work, and only during a job; anything else is acked and dropped.
         if speed in SPEED_PRESET_PCTS and job.phase in ACTIVE:
@@ -371,8 +379,8 @@ class ElegooSimulator(SimulatedPrinter):
             "CurrenCoord": f"128.00,128.00,{z:.2f}",
             "CurrentFanSpeed": {
                 "ModelFan": snap.fan,
-                "AuxiliaryFan": snap.fan // 2,
-                "BoxFan": 0,
+                "AuxiliaryFan": snap.aux_fan,
+                "BoxFan": snap.chamber_fan,
             },
             "ZOffset": 0.0,
             "LightStatus": {"SecondLight": int(snap.light_on), "RgbLight": list(self._rgb)},

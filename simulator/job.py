@@ -53,6 +53,8 @@ class Snapshot:
     speed_factor: int
     fan: int
     light_on: bool
+    aux_fan: int = 0
+    chamber_fan: int = 0
 
 
 class PrintJob:
@@ -83,7 +85,9 @@ class PrintJob:
         self.phase = Phase.IDLE
         self.error: str | None = None
         self.speed_factor = 100
-        self.fan = 0
+        self.fan = 0  # part-cooling fan, percent
+        self.aux_fan = 0
+        self.chamber_fan = 0
         self.light_on = True
         self.nozzle_target = 0.0
         self.bed_target = 0.0
@@ -113,7 +117,7 @@ class PrintJob:
             self._heated += dt
             if self._heated >= self.heat_s:
                 self.phase = Phase.PRINTING
-                self.fan = 100
+                self.fan, self.aux_fan = 100, 50
                 self._notify()
         elif self.phase is Phase.PRINTING:
             self._printed += dt * self.speed_factor / 100
@@ -121,7 +125,7 @@ class PrintJob:
                 self._printed = self.duration_s
                 self.phase = Phase.FINISHED
                 self.nozzle_target = self.bed_target = 0.0
-                self.fan = 0
+                self.fan = self.aux_fan = 0
                 self._notify()
 
     def tick(self) -> Snapshot:
@@ -148,6 +152,8 @@ class PrintJob:
             speed_factor=self.speed_factor,
             fan=self.fan,
             light_on=self.light_on,
+            aux_fan=self.aux_fan,
+            chamber_fan=self.chamber_fan,
         )
 
     # -------------------------------------------------------------- listeners
@@ -199,7 +205,7 @@ class PrintJob:
             raise JobError("not printing")
         self.phase = Phase.CANCELLED
         self.nozzle_target = self.bed_target = 0.0
-        self.fan = 0
+        self.fan = self.aux_fan = 0
         self._notify()
 
     def fail(self, reason: str = "Thermal runaway on extruder") -> None:
@@ -208,7 +214,7 @@ class PrintJob:
         self.phase = Phase.ERROR
         self.error = reason
         self.nozzle_target = self.bed_target = 0.0
-        self.fan = 0
+        self.fan = self.aux_fan = 0
         self._notify()
 
     def clear(self) -> None:
@@ -235,6 +241,20 @@ class PrintJob:
     def set_light(self, on: bool) -> None:
         """Switch the chamber light."""
         self.light_on = on
+        self._notify()
+
+    def set_fan(self, fan: str, percent: int) -> None:
+        """Set the ``part``, ``aux`` or ``chamber`` fan (percent, clamped to 0-100)."""
+        self._advance()
+        value = max(0, min(100, round(percent)))
+        if fan == "part":
+            self.fan = value
+        elif fan == "aux":
+            self.aux_fan = value
+        elif fan == "chamber":
+            self.chamber_fan = value
+        else:
+            raise JobError(f"no {fan} fan")
         self._notify()
 
     def set_speed_factor(self, percent: int) -> None:

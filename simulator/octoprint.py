@@ -386,6 +386,13 @@ class OctoPrintSimulator(SimulatedPrinter):
         words = line.upper().split()
         if not words:
             return
+        if words[0] == "M107":
+            self.job.set_fan("part", 0)
+            return
+        if words[0] == "M106":  # OctoPrint never reports fans; the job keeps the speed
+            pwm = next((float(w[1:]) for w in words[1:] if w.startswith("S") and _num(w[1:])), 255)
+            self.job.set_fan("part", round(min(255.0, max(0.0, pwm)) * 100 / 255))
+            return
         value = next((float(w[1:]) for w in words[1:] if w.startswith("S") and _num(w[1:])), None)
         if value is None:
             return

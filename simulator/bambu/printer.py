@@ -49,6 +49,9 @@ _LOGGER = logging.getLogger(__name__)
 #: err_code of a command refused by authorization-control firmware (0x05024007).
 ERR_AUTHORIZATION = 84033543
 _TEMP = re.compile(r"^(M104|M140)\b.*?\bS(-?\d+(?:\.\d+)?)", re.IGNORECASE)
+#: ``M106 P<n> S<0-255>`` / ``M107 P<n>``: fan 1 part cooling, 2 auxiliary, 3 chamber.
+_FAN = re.compile(r"^(M106|M107)\b(?=.*?\bP(\d))?(?=.*?\bS(\d+(?:\.\d+)?))?", re.IGNORECASE)
+_FAN_BY_INDEX = {"1": "part", "2": "aux", "3": "chamber"}
 
 
 class BambuSimulator(SimulatedPrinter):
@@ -383,8 +386,19 @@ class BambuSimulator(SimulatedPrinter):
         self.extras.speed_level = level
         self.job.set_speed_factor(SPEED_MAGNITUDES[level])
 
+    def _fan(self, match: re.Match[str]) -> None:
+        which = _FAN_BY_INDEX.get(match.group(2) or "1")
+        if which is None:
+            return  # other fan indexes exist on the printer but are not reported
+        pwm = 0.0 if match.group(1).upper() == "M107" else float(match.group(3) or 255)
+        self.job.set_fan(which, round(min(255.0, pwm) * 100 / 255))
+
     def _gcode(self, gcode: str) -> None:
         for line in gcode.splitlines():
+            fan = _FAN.match(line.strip())
+            if fan is not None:
+                self._fan(fan)
+                continue
             match = _TEMP.match(line.strip())
             if match is None:
                 continue

@@ -504,10 +504,10 @@ class MoonrakerSimulator(SimulatedPrinter):
         elif command == "M220":
             job.set_speed_factor(round(words.get("S", 100.0)))
         elif command == "M106":
-            job.fan = round(min(255.0, words.get("S", 255.0)) * 100 / 255)
+            job.set_fan("part", round(min(255.0, words.get("S", 255.0)) * 100 / 255))
             self._wake.set()
         elif command == "M107":
-            job.fan = 0
+            job.set_fan("part", 0)
             self._wake.set()
         elif command in ("SET_PIN", "SET_LED") and self.machine.has_light:
             kind, _, name = self.machine.light_object.partition(" ")

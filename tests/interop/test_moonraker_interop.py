@@ -19,6 +19,7 @@ import pytest
 
 from custom_components.printfarm.printers import (
     CameraKind,
+    FanKind,
     PrinterAuthError,
     PrinterCommandError,
     PrintStatus,
@@ -127,7 +128,7 @@ async def _scenario(client: MoonrakerClient, target: Target) -> None:
     assert caps.gcode
     assert caps.chamber_temperature
     assert caps.light
-    assert caps.fan_control
+    assert caps.controllable_fans == (FanKind.PART_COOLING,)
     assert client.camera.kind is CameraKind.MJPEG
     assert client.camera.snapshot_url == target.base_url + "webcam/?action=snapshot"
     assert client.info.unique_id
@@ -137,7 +138,7 @@ async def _scenario(client: MoonrakerClient, target: Target) -> None:
     await client.set_light(False)
     assert client.state.light_on is False
     await client.set_light(True)
-    await client.set_fan_speed(50)
+    await client.set_fan_speed(FanKind.PART_COOLING, 50)
     assert client.state.fan_part_cooling == 50
     await client.set_nozzle_target(200)
     await client.set_nozzle_target(0)

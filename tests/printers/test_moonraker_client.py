@@ -12,6 +12,7 @@ import pytest
 from custom_components.printfarm.printers import (
     CameraKind,
     ConnectionOptions,
+    FanKind,
     PrinterAuthError,
     PrinterCommandError,
     PrinterConnectionError,
@@ -84,7 +85,7 @@ async def test_connect_reads_identity_capabilities_and_state(client: MoonrakerCl
     assert caps.light
     assert caps.emergency_stop
     assert caps.firmware_restart
-    assert caps.fan_control
+    assert caps.controllable_fans == (FanKind.PART_COOLING,)
     assert caps.thumbnail
     assert caps.layers
     assert client.camera.snapshot_url == f"{client.base_url}webcam/?action=snapshot"
@@ -162,7 +163,7 @@ async def test_temperatures_speed_fan_light(
     assert "SET_HEATER_TEMPERATURE HEATER=extruder TARGET=190" in sim.gcode_log
     await client.set_speed_factor(150)
     assert client.state.speed_factor == 150
-    await client.set_fan_speed(40)
+    await client.set_fan_speed(FanKind.PART_COOLING, 40)
     assert client.state.fan_part_cooling == 40
     await client.set_light(False)
     assert client.state.light_on is False

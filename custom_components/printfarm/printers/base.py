@@ -39,6 +39,7 @@ from .models import (
     CameraInfo,
     CameraKind,
     Capabilities,
+    FanKind,
     PrinterInfo,
     PrinterKind,
     PrinterNotice,
@@ -331,6 +332,32 @@ class PrinterClient(ABC):
         """Choose one of ``capabilities.speed_presets``."""
         raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no speed presets")
 
+    async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
+        """Set one of ``capabilities.controllable_fans`` to ``percent`` (0-100).
+
+        Returns once the printer reports the new speed, where it reports fan
+        speeds at all. Raises PrinterNotSupportedError for a fan it cannot
+        set and PrinterCommandError ``invalid_value`` for a bad percentage.
+        """
+        self._check_fan(fan, percent)
+        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no controllable fan")
+
+    def _check_fan(self, fan: FanKind | str, percent: int) -> FanKind:
+        """Validate a fan request before anything is sent; returns the fan."""
+        try:
+            kind = FanKind(fan)
+        except ValueError:
+            raise PrinterNotSupportedError(f"{self.host}: there is no fan {fan!r}") from None
+        if kind not in self._capabilities.controllable_fans:
+            raise PrinterNotSupportedError(
+                f"{self.kind} printer {self.host} cannot set its {kind.value} fan"
+            )
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise PrinterCommandError(
+                f"{kind.value} fan: {percent!r} is not a speed of 0-100 %", reason="invalid_value"
+            )
+        return kind
+
     async def emergency_stop(self) -> None:
         """Halt the machine at once (Klipper)."""
         raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no emergency stop")
@@ -357,6 +384,11 @@ class PrinterClient(ABC):
     async def thumbnail(self) -> bytes | None:
         """Return the current job's thumbnail (PNG or JPEG), or None."""
         return None
+
+
+def fan_pwm(percent: int) -> int:
+    """A fan speed in percent as the 0-255 ``S`` value of ``M106``."""
+    return round(percent * 255 / 100)
 
 
 def check_temperature(celsius: float, maximum: float, what: str) -> float:

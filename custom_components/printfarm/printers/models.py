@@ -6,6 +6,7 @@ frozen dataclasses. Nothing above this package ever sees a raw payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -69,6 +70,14 @@ class CameraKind(StrEnum):
     RTSPS = "rtsps"  # Bambu X1/H2: RTSP over TLS on port 322
 
 
+class FanKind(StrEnum):
+    """The fans printfarm knows by role (their speeds are in ``PrinterState``)."""
+
+    PART_COOLING = "part_cooling"  # the model / part-cooling fan
+    AUXILIARY = "auxiliary"  # side / auxiliary part-cooling fan
+    CHAMBER = "chamber"  # chamber / enclosure exhaust fan
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CameraInfo:
     """Where the camera lives. URLs are absolute (already resolved)."""
@@ -94,7 +103,7 @@ class Capabilities:
     door: bool = False
     emergency_stop: bool = False
     firmware_restart: bool = False
-    fan_control: bool = False
+    controllable_fans: tuple[FanKind, ...] = ()  # set_fan_speed() works for these
     thumbnail: bool = False
     layers: bool = False
     wifi_signal: bool = False
@@ -167,12 +176,23 @@ class PrinterState:
     notices: frozenset[PrinterNotice] = frozenset()  # conditions the user must fix
     extra: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
 
+    def fan_speed(self, fan: FanKind) -> int | None:
+        """The reported speed of one fan in percent (None: not reported)."""
+        return _FAN_SPEEDS[fan](self)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (enums as their values)."""
         data = asdict(self)
         data["status"] = self.status.value
         data["notices"] = sorted(notice.value for notice in self.notices)
         return data
+
+
+_FAN_SPEEDS: dict[FanKind, Callable[[PrinterState], int | None]] = {
+    FanKind.PART_COOLING: lambda state: state.fan_part_cooling,
+    FanKind.AUXILIARY: lambda state: state.fan_auxiliary,
+    FanKind.CHAMBER: lambda state: state.fan_chamber,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,7 @@ from ..base import (
     PrinterClient,
     StatePredicate,
     check_temperature,
+    fan_pwm,
 )
 from ..exceptions import (
     PrinterCommandError,
@@ -41,6 +42,7 @@ from ..models import (
     ACTIVE_STATUSES,
     CameraInfo,
     CameraKind,
+    FanKind,
     PrinterInfo,
     PrinterKind,
     PrinterNotice,
@@ -531,6 +533,21 @@ class BambuClient(PrinterClient):
             lambda s: s.bed_target is not None and abs(s.bed_target - target) < 0.5,
         )
 
+    async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
+        """Set a fan with ``M106 P<1-3> S<0-255>``; returns when the report shows it.
+
+        The printer reports fans in 16 levels, so the confirmation allows half
+        a level either way.
+        """
+        kind = self._check_fan(fan, percent)
+        await self._command(
+            "print",
+            {"command": "gcode_line", "param": f"M106 P{_FAN_INDEX[kind]} S{fan_pwm(percent)}\n"},
+            f"set {kind.value} fan",
+            lambda s: (speed := s.fan_speed(kind)) is not None
+            and abs(speed - percent) <= _FAN_TOLERANCE,
+        )
+
     async def set_light(self, on: bool) -> None:
         """Switch the chamber light(s); works even on authorization-control firmware."""
         mode = "on" if on else "off"
@@ -581,6 +598,12 @@ class BambuClient(PrinterClient):
             timeout=self.request_timeout,
             limit=MAX_IMAGE_BYTES,
         )
+
+
+#: ``M106 P<n>``: 1 part cooling, 2 auxiliary, 3 chamber.
+_FAN_INDEX: Final = {FanKind.PART_COOLING: 1, FanKind.AUXILIARY: 2, FanKind.CHAMBER: 3}
+#: Half of one of the 15 reported fan steps, plus rounding.
+_FAN_TOLERANCE: Final = 100 / 15 / 2 + 1
 
 
 def _ledctrl(sequence: str, node: str, mode: str) -> dict[str, Any]:

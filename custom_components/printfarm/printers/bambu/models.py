@@ -6,10 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import CameraKind, Capabilities
+from ..models import CameraKind, Capabilities, FanKind
 
 #: The four speed levels of ``print.print_speed`` / ``spd_lvl`` (1-4).
 SPEED_PRESETS: tuple[str, ...] = ("silent", "standard", "sport", "ludicrous")
+#: Part-cooling, auxiliary (``big_fan1``) and chamber (``big_fan2``) fans;
+#: the A1 and A1 mini have only the first.
+ALL_FANS: tuple[FanKind, ...] = (FanKind.PART_COOLING, FanKind.AUXILIARY, FanKind.CHAMBER)
+PART_FAN_ONLY: tuple[FanKind, ...] = (FanKind.PART_COOLING,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,7 @@ class ModelSpec:
     full_reports: bool  # True: every report is the whole object (X1); False: deltas
     extruders: int = 1
     lights: tuple[str, ...] = ("chamber_light",)
+    fans: tuple[FanKind, ...] = ALL_FANS
 
 
 _RTSPS = CameraKind.RTSPS
@@ -36,9 +41,11 @@ def _x1(code: str, name: str) -> ModelSpec:
     return ModelSpec(code, name, _RTSPS, chamber_temperature=True, door=True, full_reports=True)
 
 
-def _p1a1(code: str, name: str) -> ModelSpec:
+def _p1a1(code: str, name: str, fans: tuple[FanKind, ...] = ALL_FANS) -> ModelSpec:
     """P1/A1 families: JPEG socket camera, no chamber sensor, no door, delta reports."""
-    return ModelSpec(code, name, _SOCKET, chamber_temperature=False, door=False, full_reports=False)
+    return ModelSpec(
+        code, name, _SOCKET, chamber_temperature=False, door=False, full_reports=False, fans=fans
+    )
 
 
 def _h2(code: str, name: str, extruders: int) -> ModelSpec:
@@ -64,8 +71,8 @@ MODELS: dict[str, ModelSpec] = {
         _x1("X1E", "X1E"),
         _p1a1("P1P", "P1P"),
         _p1a1("P1S", "P1S"),
-        _p1a1("A1", "A1"),
-        _p1a1("A1M", "A1 mini"),
+        _p1a1("A1", "A1", PART_FAN_ONLY),
+        _p1a1("A1M", "A1 mini", PART_FAN_ONLY),
         ModelSpec("P2S", "P2S", _RTSPS, chamber_temperature=True, door=False, full_reports=False),
         _h2("H2D", "H2D", 2),
         _h2("H2DP", "H2D Pro", 2),
@@ -83,6 +90,7 @@ UNKNOWN_MODEL = ModelSpec(
     chamber_temperature=False,
     door=False,
     full_reports=False,
+    fans=PART_FAN_ONLY,
 )
 
 #: First three characters of the serial number -> model code.
@@ -176,7 +184,7 @@ def capabilities_for(spec: ModelSpec) -> Capabilities:
         hms=True,
         gcode=True,
         door=spec.door,
-        fan_control=False,
+        controllable_fans=spec.fans,
         thumbnail=False,
         layers=True,
         wifi_signal=True,

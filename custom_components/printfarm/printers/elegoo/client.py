@@ -42,6 +42,7 @@ from ..models import (
     CameraInfo,
     CameraKind,
     Capabilities,
+    FanKind,
     PrinterInfo,
     PrinterKind,
     PrinterNotice,
@@ -452,6 +453,7 @@ class ElegooClient(PrinterClient):
             light=fdm,
             temperature_control=fdm,
             speed_presets=tuple(SPEED_PRESETS) if fdm else (),
+            controllable_fans=_reported_fans(status) if fdm else (),
             layers=True,
         )
         self._camera = (
@@ -605,6 +607,16 @@ class ElegooClient(PrinterClient):
             {"PrintSpeedPct": percent}, lambda s: s.speed_factor == percent, "speed"
         )
 
+    async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
+        """Set a fan (Cmd 403 ``TargetFanSpeed``, 0-100), confirmed by ``CurrentFanSpeed``."""
+        kind = self._check_fan(fan, percent)
+        self._require_fdm(f"{kind.value} fan")
+        await self._set_params(
+            {"TargetFanSpeed": {_FAN_KEYS[kind]: percent}},
+            lambda s: (speed := s.fan_speed(kind)) is not None and abs(speed - percent) <= 1,
+            f"{kind.value} fan",
+        )
+
     async def _set_params(self, data: dict[str, Any], done: StatePredicate, what: str) -> None:
         """Cmd 403, then a status refresh; the change counts only once the status shows it."""
         await self._request(Cmd.DEVICE_PARAMS, data)
@@ -691,3 +703,21 @@ class ElegooClient(PrinterClient):
                 if not self._video_held:
                     with contextlib.suppress(PrinterError):
                         await self._switch_video(on=False)
+
+
+#: ``TargetFanSpeed`` / ``CurrentFanSpeed`` keys of each fan.
+_FAN_KEYS = {
+    FanKind.PART_COOLING: "ModelFan",
+    FanKind.AUXILIARY: "AuxiliaryFan",
+    FanKind.CHAMBER: "BoxFan",
+}
+
+
+def _reported_fans(status: StatusReport) -> tuple[FanKind, ...]:
+    """The fans whose speed the printer reports (and so can be set and confirmed)."""
+    speeds = (
+        (FanKind.PART_COOLING, status.fan_model),
+        (FanKind.AUXILIARY, status.fan_auxiliary),
+        (FanKind.CHAMBER, status.fan_box),
+    )
+    return tuple(fan for fan, speed in speeds if speed is not None)

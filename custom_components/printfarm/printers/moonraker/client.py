@@ -21,16 +21,28 @@ from urllib.parse import quote
 
 import aiohttp
 
-from ..base import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES, PrinterClient, check_temperature
+from ..base import (
+    MAX_IMAGE_BYTES,
+    MAX_MESSAGE_BYTES,
+    PrinterClient,
+    check_temperature,
+    fan_pwm,
+)
 from ..exceptions import (
     PrinterAuthError,
     PrinterCommandError,
     PrinterConnectionError,
     PrinterError,
-    PrinterNotSupportedError,
     PrinterProtocolError,
 )
-from ..models import Capabilities, PrinterInfo, PrinterKind, PrinterState, PrintStatus
+from ..models import (
+    Capabilities,
+    FanKind,
+    PrinterInfo,
+    PrinterKind,
+    PrinterState,
+    PrintStatus,
+)
 from .camera import parse_webcams, same_origin
 from .parse import (
     FileMetadata,
@@ -236,7 +248,7 @@ class MoonrakerClient(PrinterClient):
             gcode=True,
             emergency_stop=True,
             firmware_restart=True,
-            fan_control=self._layout.has_fan,
+            controllable_fans=(FanKind.PART_COOLING,) if self._layout.has_fan else (),
             thumbnail=True,
             layers=True,
         )
@@ -458,18 +470,13 @@ class MoonrakerClient(PrinterClient):
         await self._script(f"M220 S{percent}")
         await self._confirm(lambda s: s.speed_factor == percent, "speed factor")
 
-    async def set_fan_speed(self, percent: int) -> None:
-        """Part-cooling fan speed (M106/M107), in percent."""
-        if not self._layout.has_fan:
-            raise PrinterNotSupportedError(f"printer {self.host} has no [fan]")
-        if not isinstance(percent, int) or not 0 <= percent <= 100:
-            raise PrinterCommandError(
-                f"fan speed {percent!r} is not 0-100 %", reason="invalid_value"
-            )
+    async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
+        """Part-cooling ``[fan]`` speed (M106/M107), confirmed by ``fan.speed``."""
+        kind = self._check_fan(fan, percent)
         self._require_control("fan speed")
-        await self._script(f"M106 S{round(percent * 255 / 100)}" if percent else "M107")
+        await self._script(f"M106 S{fan_pwm(percent)}" if percent else "M107")
         await self._confirm(
-            lambda s: s.fan_part_cooling is not None and abs(s.fan_part_cooling - percent) <= 1,
+            lambda s: (speed := s.fan_speed(kind)) is not None and abs(speed - percent) <= 1,
             "fan speed",
         )
 

@@ -22,7 +22,13 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from ..base import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES, PrinterClient, check_temperature
+from ..base import (
+    MAX_IMAGE_BYTES,
+    MAX_MESSAGE_BYTES,
+    PrinterClient,
+    check_temperature,
+    fan_pwm,
+)
 from ..exceptions import (
     PrinterAuthError,
     PrinterCommandError,
@@ -34,6 +40,7 @@ from ..models import (
     CameraInfo,
     CameraKind,
     Capabilities,
+    FanKind,
     PrinterInfo,
     PrinterKind,
     PrinterState,
@@ -295,6 +302,8 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
             chamber_temperature=self._state.chamber_temp is not None,
             temperature_control=True,
             gcode=True,
+            # M106 reaches any printer's part fan; OctoPrint just never reports its speed
+            controllable_fans=(FanKind.PART_COOLING,),
             thumbnail=True,
         )
         self._info = PrinterInfo(
@@ -531,6 +540,17 @@ class OctoPrintClient(AppKeysMixin, PrinterClient):
             "api/printer/bed", {"command": "target", "target": target}, "bed target"
         )
         await self._confirm(lambda s: _close(s.bed_target, target), "bed target")
+
+    async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
+        """Part-cooling fan with ``M106 S<0-255>`` (``M107`` for off).
+
+        OctoPrint reports no fan speeds, so there is no state to confirm by:
+        this returns once OctoPrint has accepted the command for the printer.
+        """
+        self._check_fan(fan, percent)
+        self._require_printer("fan speed")
+        line = f"M106 S{fan_pwm(percent)}" if percent else "M107"
+        await self._command("api/printer/command", {"commands": [line]}, "fan speed")
 
     async def send_gcode(self, gcode: str) -> None:
         """Send one or more lines of G-code through ``/api/printer/command``."""
