@@ -188,6 +188,11 @@ class ElegooSimulator(SimulatedPrinter):
         for conn in self._conns:
             conn.frozen = True
 
+    async def drop_clients(self) -> None:
+        """Close every client's websocket, as the printer does when its server restarts."""
+        for conn in list(self._conns):
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"restart")
+
     async def broadcast_raw(self, text: str) -> None:
         """Send ``text`` as-is to every client (bad-input tests)."""
         for conn in list(self._conns):

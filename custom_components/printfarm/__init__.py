@@ -13,6 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from .client import async_create_client
 from .const import DOMAIN, PLATFORMS
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .issues import async_delete_issues
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -45,6 +46,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -
     if unloaded:
         await entry.runtime_data.async_shutdown()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> None:
+    """Leave no repair issue behind (an entry that never loaded may still have one)."""
+    async_delete_issues(hass, entry.entry_id)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> None:

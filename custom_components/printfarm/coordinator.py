@@ -10,7 +10,8 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import DOMAIN, LOGGER
-from .printers import PrinterAuthError, PrinterClient, PrinterError, PrinterState
+from .issues import async_delete_issues, async_sync_issues
+from .printers import PrinterAuthError, PrinterClient, PrinterError, PrinterNotice, PrinterState
 
 type PrintfarmConfigEntry = ConfigEntry[PrintfarmCoordinator]
 
@@ -41,6 +42,7 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
         self._remove_listener: Callable[[], None] | None = None
         self._reauth_started = False
         self._was_connected = True
+        self._notices: frozenset[PrinterNotice] | None = None  # as last put in the registry
 
     async def _async_setup(self) -> None:
         """Connect once; errors become not-ready or reauth."""
@@ -51,11 +53,14 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
         except PrinterError as err:
+            # e.g. firmware too old, no free connection slot: tell the user why
+            self._sync_issues(self.client.state.notices)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
                 translation_placeholders={"error": str(err)},
             ) from err
+        self._sync_issues(self.client.state.notices)
         self._remove_listener = self.client.add_listener(self._on_state)
 
     async def _async_update_data(self) -> PrinterState:
@@ -86,7 +91,15 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
         ):
             self._reauth_started = True
             self.config_entry.async_start_reauth(self.hass)
+        self._sync_issues(state.notices)
         self.async_set_updated_data(state)
+
+    @callback
+    def _sync_issues(self, notices: frozenset[PrinterNotice]) -> None:
+        """Mirror the printer's notices into repair issues when they change."""
+        if notices != self._notices:
+            self._notices = notices
+            async_sync_issues(self.hass, self.config_entry, notices)
 
     async def async_shutdown(self) -> None:
         """Detach from the client and close every connection it holds."""
@@ -94,4 +107,7 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
+            # Unloading a loaded entry takes its issues along; a failed setup keeps
+            # the one that says why (removing the entry deletes it).
+            async_delete_issues(self.hass, self.config_entry.entry_id)
         await self.client.close()
