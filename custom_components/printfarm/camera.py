@@ -58,6 +58,11 @@ class PrinterCamera(PrintfarmEntity, Camera):
         if self._camera.kind is CameraKind.RTSPS:
             self._attr_supported_features = CameraEntityFeature.STREAM
 
+    @property
+    def use_stream_for_stills(self) -> bool:
+        """RTSPS printers have no still endpoint: Home Assistant cuts stills from the stream."""
+        return self._camera.kind is CameraKind.RTSPS
+
     async def stream_source(self) -> str | None:
         """RTSPS URL for printers that stream over RTSP."""
         if self._camera.kind is CameraKind.RTSPS:
