@@ -286,64 +286,79 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         "Experiment, fold by fold: the camera frames of each validation fold are scored and embedded"
     )
     add("by the head that never saw them; 5 randomly chosen flagged normal frames of that fold are")
-    add("marked as false alarms (mean over 20 draws); counts are summed over the folds where at")
-    add("least 5 frames were flagged, recall is over those folds' failure frames; AUROC within the")
-    add("camera, mean over folds:")
+    add("marked as false alarms (mean over 20 draws). Frames that share a source photo or a")
+    add("near-copy group with a marked frame are left out of the counts, so the marks must carry")
+    add("over to other scenes of the camera, not to copies of themselves. Counts are summed over")
+    add("the folds where at least 5 frames were flagged; recall is over those folds' failure")
+    add('frames. "Threshold move" is the recall a plain threshold change on the base scores keeps')
+    add("at the same number of remaining false alarms: a correction that keeps no more than that")
+    add("only moved the camera's operating point. AUROC within the camera, mean over folds:")
     add("")
     add(
-        "| camera | normal / failure frames | false alarms before (not counting the 5 marked) | false alarms after | recall before | recall after (mean / worst draw) | AUROC before / after |"
+        "| camera | normal / failure frames | false alarms before | false alarms after | recall before | recall after (mean / worst draw) | threshold move | AUROC before / after |"
     )
-    add("| --- | --- | --- | --- | --- | --- | --- |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    sensitive = "threshold lowered until 20 % of its normal frames are flagged"
+    other = "simulated other camera (green cast, low contrast, vignette, timestamp bar, JPEG 30)"
+    night = "simulated IR night camera (greyscale, dark, noisy, 112 px, JPEG 25)"
     names = {
-        "printer_camera_as_is": "printer-camera set as is",
-        "simulated_other_camera": "same frames through a simulated other camera (green cast, low contrast, vignette, timestamp bar, JPEG 30)",
-        "simulated_night_camera": "same frames through a simulated IR night camera (greyscale, dark, noisy, 112 px, JPEG 25)",
-        "printer_camera_sensitive": "printer-camera set as is, threshold lowered until 20 % of its normal frames are flagged (a user who turned sensitivity up)",
+        "printer_camera_as_is": "printer-camera set as is, default threshold",
+        "printer_camera_sensitive": f"printer-camera set as is, {sensitive} (a user who turned sensitivity up)",
+        "simulated_other_camera": f"same frames through a {other}, default threshold",
+        "simulated_other_camera_sensitive": f"{other.split(' (')[0]}, {sensitive}",
+        "simulated_night_camera": f"same frames through a {night}, default threshold",
+        "simulated_night_camera_sensitive": f"{night.split(' (')[0]}, {sensitive}",
     }
     for key, e in ad["experiments"].items():
         if "false_alarms_after_mean" not in e:
             add(
                 f"| {names.get(key, key)} | {e['normal_frames']} / {e['failure_frames']} "
-                f"| {e['false_alarms_before']} | - | {pct(e['recall_before'])} | - ({e.get('note', '')}) | - |"
+                f"| {e['false_alarms_before']} | - | {pct(e['recall_before'])} | - ({e.get('note', '')}) | - | - |"
             )
             continue
+        before_recall = e.get("recall_before_excluding_marked", e["recall_before"])
         add(
             f"| {names.get(key, key)} | {e['normal_frames']} / {e['failure_frames']} "
-            f"| {e['false_alarms_before_excluding_marked']} | {e['false_alarms_after_mean']:.1f} "
-            f"| {pct(e.get('recall_before_in_run_folds', e['recall_before']))} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} "
+            f"| {e['false_alarms_before_excluding_marked']:.1f} | {e['false_alarms_after_mean']:.1f} "
+            f"| {pct(before_recall)} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} "
+            f"| {pct(e.get('recall_threshold_move_mean'))} "
             f"| {num(e.get('auroc_before'))} / {num(e.get('auroc_after_mean'))} |"
         )
     add("")
-    verdicts = []
     for key, e in ad["experiments"].items():
         if "false_alarms_after_mean" not in e:
             continue
         before = e["false_alarms_before_excluding_marked"]
         removed = 1.0 - e["false_alarms_after_mean"] / before if before else 0.0
-        before_recall = e.get("recall_before_in_run_folds", e["recall_before"])
+        before_recall = e.get("recall_before_excluding_marked", e["recall_before"])
         lost = before_recall - e["recall_after_mean"]
-        ok = removed >= 0.5 and lost <= 0.05
-        verdicts.append(ok)
+        ok = removed >= 0.7 and lost <= 0.05
         add(
             f"- {names.get(key, key).split(' (')[0]}: {100 * removed:.0f} % of the false alarms removed, "
-            f"recall {pct(before_recall)} -> {pct(e['recall_after_mean'])}: issue target "
-            f"{'met' if ok else '**not met**'}."
+            f"recall {pct(before_recall)} -> {pct(e['recall_after_mean'])} "
+            f"(threshold move: {pct(e.get('recall_threshold_move_mean'))}): issue target "
+            f"(>= 70 % removed, <= 5 points of recall lost) {'met' if ok else '**not met**'}."
         )
     add("")
-    add("What this shows: the correction mostly moves the camera's operating point; it does not")
-    add("make the model separate that camera's failures from its normal frames any better (the")
-    add("AUROC within the camera stays about the same). Where the base model ranks the camera's")
-    add("failures well above its normal frames (the demo frames in `tests/ml/test_adaptation.py`),")
-    add("a handful of marks clears the false alarms and keeps every failure. On the printer-camera")
-    aurocs = ", ".join(
-        f"{num(e['auroc_before'])} ({names.get(k, k).split(' (')[0]})"
-        for k, e in ad["experiments"].items()
-        if "auroc_before" in e
-    )
-    add(f"set the within-camera AUROC is only {aurocs}, so")
-    add("removing false alarms costs recall there. Where the target is missed above, that is")
-    add("the reason; better within-camera ranking needs a fine-tuned backbone or frames from more")
-    add("printers.")
+    add("What this shows: on these frames no per-camera correction we tried ranks the camera's")
+    add("failures above its normal frames better than the base model does; every one landed on")
+    add('the curve of a plain threshold move (the "threshold move" column). Tried on the same')
+    add("protocol (printer camera, sensitive threshold, 5 marks): the shipped subspace +")
+    add("nearest-marks correction, a per-camera offset, a shift of the pooled features by the")
+    add("marks' mean (camera normal mean -> training normal mean, before the head), a regularised")
+    add("logistic refit of a per-camera linear correction with k-means centroids of training")
+    add("failure embeddings as positive anchors (all failures, web photos only, or camera only),")
+    add("and subspace removal orthogonal to the anchor span. Each removed 35-96 % of the false")
+    add("alarms and kept at most the recall a threshold move keeps (about 87 % at a third of the")
+    add("false alarms removed, 67 % at 80 % removed; before: 95 %); the anchored variants that")
+    add("protected recall also removed few false alarms. The reason is in the data: the printer")
+    add("camera's normal frames are the training set's only normal frames, so the base head has")
+    add("already learnt what 5 more of them can teach, and that camera's failures share its")
+    add("background (within-camera AUROC below). The nearest-marks pull does clear repeats of a")
+    add("marked scene (a fixed camera's next frames), which these counts leave out on purpose.")
+    add("Meeting the target needs better within-camera ranking (a fine-tuned backbone, frames")
+    add("from more printers), not a different correction; the adaptation stays as a per-camera")
+    add("operating point that a handful of marks sets.")
     add("")
     add("## Try it on your own camera")
     add("")
