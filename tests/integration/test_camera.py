@@ -69,6 +69,7 @@ async def test_mjpeg_camera_is_proxied(
 ) -> None:
     """Printers with an MJPEG URL: stills and the proxied stream both carry JPEG frames."""
     camera_id = printer.entity_id(hass, "camera")
+    assert await camera.async_get_stream_source(hass, camera_id) is None  # MJPEG, not RTSP
     image = await camera.async_get_image(hass, camera_id)
     assert image.content.startswith(JPEG_SOI)
     content_type, chunk = await read_first_frame(hass_client, camera_id)
