@@ -143,7 +143,7 @@ async def go_offline(hass: HomeAssistant, printer: Printer) -> None:
 
 
 async def test_lifecycle_events_follow_the_printer(hass: HomeAssistant, printer: Printer) -> None:
-    """Paused, resumed, finished, started and failed fire as the printer does them."""
+    """Every lifecycle event fires once, as the printer does it; heating done is none."""
     event_id = printer.entity_id(hass, "print_event")
     fired: list[str] = []
 
@@ -168,12 +168,16 @@ async def test_lifecycle_events_follow_the_printer(hass: HomeAssistant, printer:
         await printer.wait_for(hass, lambda s: s.status is PrintStatus.FINISHED)
         printer.job.start()
         await printer.wait_for(hass, lambda s: s.status in RUNNING)
+        printer.job.cancel()
+        await printer.wait_for(hass, lambda s: s.status is PrintStatus.CANCELLED)
+        printer.job.start()
+        await printer.wait_for(hass, lambda s: s.status in RUNNING)
         printer.job.fail()
         await printer.wait_for(hass, lambda s: s.status is PrintStatus.ERROR)
     finally:
         unsubscribe()
 
-    assert fired == ["paused", "resumed", "finished", "started", "failed"]
+    assert fired == ["paused", "resumed", "finished", "started", "cancelled", "started", "failed"]
     state = hass.states.get(event_id)
     assert state is not None
     assert state.attributes["job"] == printer.entry.runtime_data.client.state.job
