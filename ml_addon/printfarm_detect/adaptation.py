@@ -4,13 +4,18 @@ The user marks frames as "false alarm" or "missed failure". Each mark stores the
 frame's embedding (centred pooled features, from the model) and base logit under
 the data directory; ``reset`` deletes them. Two corrections follow, both numpy:
 
-1. Camera subspace (false alarms; needs the model's linear head from the
-   metadata). A camera's false alarms differ from the training set's normal
-   frames by what is special about that camera: lighting, colour, bed, clutter.
-   The marks' deviations from the normal reference span a small subspace; the
-   part of a new frame's deviation that lies in it, no further than the marks
-   themselves went, is taken out before the head is applied. What is new in a
-   frame, such as spaghetti, lies mostly outside that subspace and keeps its score.
+1. Camera subspace (needs the model's linear head from the metadata). A
+   camera's false alarms differ from the training set's mean normal frame by
+   what is special about that camera: lighting, colour, bed, clutter. The marks'
+   deviations from that reference span a small subspace; the part of a new
+   frame's deviation that lies in it, no further than the marks themselves went,
+   is taken out where it pushes the logit towards "failure". What is new in a
+   frame, such as spaghetti, lies mostly outside that subspace and keeps its
+   score. Missed-failure marks act the same way in mirror image: their deviations
+   from the training set's mean failure frame (what makes this camera's failures
+   look unlike failures: darkness, distance) are taken out where they push the
+   logit towards "no failure". Each correction is capped at what its own marks
+   needed to reach ``margin`` past the threshold.
 2. Nearest marks (both kinds). A frame whose embedding is close (cosine) to a
    marked one is pulled to the marked side of the threshold: fully at similarity
    >= ``similarity_full``, partly in between, not at all below ``similarity_floor``.
@@ -43,6 +48,9 @@ class Feedback(enum.Enum):
     MISSED_FAILURE = "missed_failure"
 
 
+_LABEL = {Feedback.FALSE_ALARM: 0, Feedback.MISSED_FAILURE: 1}  # as stored
+
+
 def _vector(raw: object, name: str) -> NDArray[np.float32] | None:
     if raw is None:
         return None
@@ -59,16 +67,20 @@ class AdaptationParams:
     """How marks act on later frames.
 
     ``head_weight`` and ``normal_reference`` (the model's linear head and the mean
-    embedding of the training set's normal frames) enable the subspace correction;
-    without them only the nearest-mark correction applies.
+    embedding of the training set's normal frames) enable the subspace correction
+    of false alarms, ``failure_reference`` (the mean embedding of its failure
+    frames) that of missed failures; without them only the nearest-mark
+    correction applies. ``margin`` (logits) is how far past the threshold a
+    correction takes the marked frames.
     """
 
     similarity_floor: float = 0.6
     similarity_full: float = 0.8
-    margin: float = 1.0
+    margin: float = 0.25
     max_directions: int = 16
     head_weight: NDArray[np.float32] | None = None
     normal_reference: NDArray[np.float32] | None = None
+    failure_reference: NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.similarity_floor < self.similarity_full <= 1.0:
@@ -85,6 +97,10 @@ class AdaptationParams:
             and self.head_weight.shape != self.normal_reference.shape
         ):
             raise ValueError("head_weight and normal_reference differ in size")
+        if self.failure_reference is not None and (
+            self.head_weight is None or self.failure_reference.shape != self.head_weight.shape
+        ):
+            raise ValueError("failure_reference needs a head_weight of the same size")
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> AdaptationParams:
@@ -100,6 +116,7 @@ class AdaptationParams:
             max_directions=int(raw.get("max_directions", default.max_directions)),
             head_weight=_vector(raw.get("head_weight"), "head_weight"),
             normal_reference=_vector(raw.get("normal_reference"), "normal_reference"),
+            failure_reference=_vector(raw.get("failure_reference"), "failure_reference"),
         )
 
 
@@ -161,7 +178,7 @@ class CameraAdaptation:
         self._embeddings: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._labels: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
         self._logits: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
-        self._subspace: _Subspace | None = None
+        self._subspaces: dict[Feedback, _Subspace | None] = {}
         if path.exists():
             self._load()
 
@@ -205,7 +222,7 @@ class CameraAdaptation:
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         if self._embeddings.size and self._embeddings.shape[1] != vector.size:
             raise ValueError("embedding size differs from the stored marks (model changed?)")
-        label = np.int8(0 if feedback is Feedback.FALSE_ALARM else 1)
+        label = np.int8(_LABEL[feedback])
         self._embeddings = np.vstack([self._embeddings.reshape(-1, vector.size), vector])
         self._labels = np.append(self._labels, label).astype(np.int8)
         self._logits = np.append(self._logits, np.float32(base_logit)).astype(np.float32)
@@ -213,7 +230,7 @@ class CameraAdaptation:
             self._embeddings = self._embeddings[-MAX_MARKS:]
             self._labels = self._labels[-MAX_MARKS:]
             self._logits = self._logits[-MAX_MARKS:]
-        self._subspace = None
+        self._subspaces.clear()
         self._save()
 
     def reset(self) -> None:
@@ -221,22 +238,45 @@ class CameraAdaptation:
         self._embeddings = np.zeros((0, 0), dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int8)
         self._logits = np.zeros(0, dtype=np.float32)
-        self._subspace = None
+        self._subspaces.clear()
         self.path.unlink(missing_ok=True)
 
     # -- correction ----------------------------------------------------------
-    def _camera_subspace(self) -> _Subspace | None:
+    def _reference(self, kind: Feedback) -> NDArray[np.float32] | None:
         p = self.params
-        if p.head_weight is None or p.normal_reference is None:
+        return p.normal_reference if kind is Feedback.FALSE_ALARM else p.failure_reference
+
+    def _camera_subspace(self, kind: Feedback) -> _Subspace | None:
+        p = self.params
+        reference = self._reference(kind)
+        if p.head_weight is None or reference is None:
             return None
-        if self._subspace is None:
-            marks = self._embeddings[self._labels == 0]
-            if marks.size == 0 or marks.shape[1] != p.head_weight.size:
-                return None
-            self._subspace = _Subspace.fit(
-                marks[-4 * p.max_directions :] - p.normal_reference, p.max_directions
+        if kind not in self._subspaces:
+            marks = self._embeddings[self._labels == _LABEL[kind]]
+            self._subspaces[kind] = (
+                None
+                if marks.size == 0 or marks.shape[1] != p.head_weight.size
+                else _Subspace.fit(marks[-4 * p.max_directions :] - reference, p.max_directions)
             )
-        return self._subspace
+        return self._subspaces[kind]
+
+    def _subspace_shift(self, kind: Feedback, embedding: NDArray[np.float32]) -> float:
+        """How far the marks of ``kind`` move this frame's logit (<= 0 for false alarms)."""
+        subspace = self._camera_subspace(kind)
+        reference = self._reference(kind)
+        if subspace is None or reference is None or self.params.head_weight is None:
+            return 0.0
+        removed = subspace.explained(embedding - reference)
+        contribution = float(self.params.head_weight @ removed)
+        logits = self._logits[self._labels == _LABEL[kind]]
+        t, m = self._threshold_logit, self.params.margin
+        # Never more than the marks themselves needed to get margin past the threshold:
+        # a frame far beyond every mark keeps part of its lead.
+        if kind is Feedback.FALSE_ALARM:
+            cap = max(0.0, float(logits.max()) - (t - m))
+            return -min(cap, max(0.0, contribution))
+        cap = max(0.0, (t + m) - float(logits.min()))
+        return min(cap, max(0.0, -contribution))
 
     def _weights(self, embedding: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
         marks = self._embeddings
@@ -251,17 +291,10 @@ class CameraAdaptation:
         """The corrected logit of a frame given its base logit and embedding."""
         if self._labels.size == 0:
             return base_logit
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         value = base_logit
-        t_clear = self._threshold_logit - self.params.margin
-        subspace = self._camera_subspace()
-        if subspace is not None and self.params.normal_reference is not None:
-            deviation = np.asarray(embedding, dtype=np.float32).reshape(-1)
-            removed = subspace.explained(deviation - self.params.normal_reference)
-            assert self.params.head_weight is not None
-            # Never more than the marks themselves needed to clear the threshold (+ margin):
-            # a frame that scores far above every false alarm keeps part of its lead.
-            cap = max(0.0, float(self._logits[self._labels == 0].max()) - t_clear)
-            value -= min(cap, max(0.0, float(self.params.head_weight @ removed)))
+        for kind in Feedback:
+            value += self._subspace_shift(kind, vector)
         weights = self._weights(embedding)
         negative = weights[self._labels == 0]
         positive = weights[self._labels == 1]

@@ -226,6 +226,118 @@ def test_camera_subspace_removes_the_cameras_shift_but_not_new_evidence(tmp_path
     assert camera.adjust_logit(float(weight @ big), big) > float(weight @ big) - 3.0 - 0.5 - 0.6
 
 
+def test_missed_failure_subspace_raises_the_cameras_hidden_failures(tmp_path: Path) -> None:
+    """Mirror image of the false-alarm subspace: a dark camera hides its failures."""
+    rng = np.random.default_rng(8)
+    dim = 64
+    weight = np.zeros(dim, dtype=np.float32)
+    weight[0] = 1.0
+    weight[1] = 1.0  # feature 1 is failure evidence
+    normal_reference = np.zeros(dim, dtype=np.float32)
+    failure_reference = normal_reference.copy()
+    failure_reference[1] = 4.0  # a typical training failure: logit 4 - 1 = 3
+    params = AdaptationParams(
+        similarity_floor=0.9998,
+        similarity_full=0.9999,  # the nearest-mark correction stays out of this test
+        margin=0.5,
+        head_weight=weight,
+        normal_reference=normal_reference,
+        failure_reference=failure_reference,
+    )
+    camera = CameraAdaptation(tmp_path / "cam.npz", threshold=THRESHOLD, params=params)
+    look = np.zeros(dim)
+    look[0] = -3.0  # this camera's look lowers every logit by 3
+    look[5] = 4.0
+
+    def frame(evidence: float) -> tuple[NDArray[np.float64], float]:
+        e = normal_reference + look + rng.normal(0.0, 0.1, size=dim)
+        e[1] += evidence
+        return e, float(weight @ e) - 1.0
+
+    marked = []
+    for _ in range(5):
+        e, logit = frame(3.0)
+        assert logit < 0  # missed at threshold 0.5
+        camera.add(e, logit, Feedback.MISSED_FAILURE)
+        marked.append(logit)
+    assert camera.missed_failures == 5
+    failures_after = [camera.adjust_logit(lg, e) for e, lg in (frame(3.0) for _ in range(20))]
+    assert all(v > 0 for v in failures_after)
+    # Normal frames of the camera are raised by no more than the marks needed (+ margin).
+    for e, logit in (frame(0.0) for _ in range(20)):
+        adjusted = camera.adjust_logit(logit, e)
+        assert logit < adjusted <= logit + (0.5 - min(marked)) + 1e-5
+        assert adjusted < 0
+    # A frame whose deviation from a typical failure has nothing of this camera's look
+    # (another camera) is not raised.
+    other = failure_reference.astype(np.float64)
+    other[7], other[9] = 4.0, -3.0
+    assert camera.adjust_logit(-3.0, other) == -3.0
+
+
+def _mirror(params: AdaptationParams) -> AdaptationParams:
+    assert params.head_weight is not None
+    return AdaptationParams(
+        similarity_floor=params.similarity_floor,
+        similarity_full=params.similarity_full,
+        margin=params.margin,
+        head_weight=-params.head_weight,
+        normal_reference=params.failure_reference,
+        failure_reference=params.normal_reference,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_missed_failure_marks_act_as_the_mirror_image_of_false_alarm_marks(
+    tmp_path: Path, seed: int
+) -> None:
+    """Negate the head, swap the references and the marks' kinds: every score negates."""
+    rng = np.random.default_rng(seed)
+    dim = 8
+    weight = rng.normal(size=dim)
+    looks = [rng.normal(size=dim) for _ in range(2)]  # one per kind of mark
+    params = AdaptationParams(
+        similarity_floor=0.3,
+        similarity_full=0.7,
+        margin=0.25,
+        head_weight=weight.astype(np.float32),
+        # The camera's look pushes towards "failure" seen from the normal reference and
+        # towards "no failure" seen from the failure reference: both subspaces act.
+        normal_reference=(looks[0] - weight).astype(np.float32),
+        failure_reference=(looks[1] + weight).astype(np.float32),
+    )
+    camera = CameraAdaptation(tmp_path / "a.npz", threshold=0.5, params=params)
+    mirror = CameraAdaptation(tmp_path / "b.npz", threshold=0.5, params=_mirror(params))
+    for kind, other, look in (
+        (Feedback.FALSE_ALARM, Feedback.MISSED_FAILURE, looks[0]),
+        (Feedback.MISSED_FAILURE, Feedback.FALSE_ALARM, looks[1]),
+    ):
+        for _ in range(3):
+            e = look + rng.normal(0.0, 0.3, size=dim)
+            logit = float(rng.normal(1.0 if kind is Feedback.FALSE_ALARM else -1.0, 0.5))
+            camera.add(e, logit, kind)
+            mirror.add(e, -logit, other)
+    moved = 0
+    for k in range(40):
+        e = looks[k % 2] + rng.normal(0.0, 0.6, size=dim)
+        logit = float(rng.normal(0.0, 2.0))
+        adjusted = camera.adjust_logit(logit, e)
+        assert mirror.adjust_logit(-logit, e) == pytest.approx(-adjusted, abs=1e-5)
+        moved += adjusted != logit
+    assert moved > 10  # the comparison covers frames the marks act on
+
+
+def test_default_margin_takes_marked_frames_just_past_the_threshold(tmp_path: Path) -> None:
+    camera = CameraAdaptation(tmp_path / "cam.npz", threshold=THRESHOLD)
+    assert camera.params.margin == 0.25
+    e = _unit(np.random.default_rng(9))
+    camera.add(e, 2.0, Feedback.FALSE_ALARM)
+    assert camera.adjust_logit(2.0, e) == pytest.approx(-0.25)
+    camera.reset()
+    camera.add(e, -2.0, Feedback.MISSED_FAILURE)
+    assert camera.adjust_logit(-2.0, e) == pytest.approx(0.25)
+
+
 def test_params_from_metadata_read_the_head() -> None:
     meta = {
         "adaptation": {
@@ -241,7 +353,16 @@ def test_params_from_metadata_read_the_head() -> None:
     assert params.max_directions == 4
     assert params.head_weight is not None
     np.testing.assert_allclose(params.head_weight, [1.0, 2.0])
+    assert params.failure_reference is None
     assert AdaptationParams.from_metadata({}).head_weight is None
+    meta["adaptation"]["failure_reference"] = [1.0, 1.0]
+    params = AdaptationParams.from_metadata(meta)
+    assert params.failure_reference is not None
+    np.testing.assert_allclose(params.failure_reference, [1.0, 1.0])
+    meta["adaptation"]["failure_reference"] = [1.0]
+    with pytest.raises(ValueError, match="failure_reference"):
+        AdaptationParams.from_metadata(meta)
+    del meta["adaptation"]["failure_reference"]
     meta["adaptation"]["normal_reference"] = [0.0]
     with pytest.raises(ValueError, match="differ in size"):
         AdaptationParams.from_metadata(meta)
