@@ -279,6 +279,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             self._app_key_task = self.hass.async_create_task(self._async_request_app_key())
         if not self._app_key_task.done():
             return self.async_show_progress(
+                step_id="app_key",  # also reached from the octoprint step
                 progress_action="app_key",
                 progress_task=self._app_key_task,
                 description_placeholders={"host": self._data[CONF_HOST]},
@@ -298,14 +299,14 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         assert isinstance(client, OctoPrintClient)
         try:
             token = await client.request_app_key(APP_NAME)
-            try:
-                async with asyncio.timeout(APP_KEY_TIMEOUT):
-                    while (key := await client.poll_app_key(token)) is None:
-                        await asyncio.sleep(APP_KEY_POLL_INTERVAL)
-            except TimeoutError as err:
-                # Nobody clicked Allow in time: the same as OctoPrint's own expiry.
-                raise PrinterAuthError("the app-key request expired") from err
-            return key
+            async with asyncio.timeout(APP_KEY_TIMEOUT):
+                while True:
+                    if (key := await client.poll_app_key(token)) is not None:
+                        return key
+                    await asyncio.sleep(APP_KEY_POLL_INTERVAL)
+        except TimeoutError as err:
+            # Nobody clicked Allow in time: the same as OctoPrint's own expiry.
+            raise PrinterAuthError("the app-key request expired") from err
         finally:
             await client.close()
 
