@@ -13,6 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from .client import async_create_client
 from .const import DOMAIN, PLATFORMS
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .discovery import async_setup_discovery
 from .issues import async_delete_issues
 from .services import async_setup_services
 
@@ -20,8 +21,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all printers."""
+    """Register the actions and start printfarm's own discovery, once for all printers."""
     async_setup_services(hass)
+    await async_setup_discovery(hass)
     return True
 
 
