@@ -24,6 +24,7 @@ import time
 
 import aiohttp
 
+from . import discovery
 from .api import HaApi, HaApiError
 from .farm import DEFAULT_SPEED, FarmError, expected_printers, start_farm
 from .flows import (
@@ -144,13 +145,16 @@ class Session:
         prepare_config(layout, self.port)
 
         say(f"Starting the simulated farm (speed x{speed:g}, log {relative(layout.simulate_log)})")
-        self.farm, lines = await start_farm(layout, speed, simulator_args)
+        ssdp_port = discovery.free_udp_port()
+        self.farm, lines = await start_farm(
+            layout, speed, [*discovery.simulate_args(ssdp_port), *simulator_args]
+        )
         for line in lines:
             say(f"  {line['kind']:<10} {line.get('name', '?'):<24} {line['host']}:{line['port']}")
 
         started = time.monotonic()
         say(f"Starting Home Assistant on {self.base_url} (log {relative(layout.hass_log)})")
-        self.hass = await start_home_assistant(layout)
+        self.hass = await start_home_assistant(layout, discovery.hass_env(lines, ssdp_port))
         async with aiohttp.ClientSession() as session:
             api = HaApi(session, self.base_url)
             await wait_serving(api, self.hass, SERVE_TIMEOUT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import os
 import sys
 import time
@@ -31,17 +32,22 @@ def hass_argv(layout: Layout) -> list[str]:
     ]
 
 
-def hass_env() -> dict[str, str]:
-    """The environment for Home Assistant: no PYTHONPATH tricks, no Supervisor."""
+def hass_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for Home Assistant: no PYTHONPATH tricks, no Supervisor; ``extra`` on top."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SUPERVISOR")}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
     return env
 
 
-async def start_home_assistant(layout: Layout) -> Child:
-    """Start it in its config dir (so the repo is not on its import path)."""
+async def start_home_assistant(layout: Layout, env: Mapping[str, str] | None = None) -> Child:
+    """Start it in its config dir (so the repo is not on its import path); ``env`` is added."""
     return await Child.start(
-        "home assistant", hass_argv(layout), cwd=layout.config, log=layout.hass_log, env=hass_env()
+        "home assistant",
+        hass_argv(layout),
+        cwd=layout.config,
+        log=layout.hass_log,
+        env=hass_env(env),
     )
 
 

@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bambu-model", default="P1S", choices=["X1C", "P1S", "A1", "H2D"])
     parser.add_argument("--bambu-state", type=Path, help="start Bambu from a captured full report")
     parser.add_argument(
+        "--bambu-ssdp-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="Bambu printers send their SSDP NOTIFY to this port of 127.0.0.1 (never broadcast)",
+    )
+    parser.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second"
     )
     parser.add_argument("--camera-normal", type=Path, default=DEFAULT_NORMAL)
@@ -104,6 +111,8 @@ def make_printer(
     if kind == "bambu":
         options.model = args.bambu_model
         options.state_file = str(args.bambu_state) if args.bambu_state else None
+        if args.bambu_ssdp_port:
+            options.extra["ssdp_port"] = args.bambu_ssdp_port
     if kind == "prusalink":
         options.extra["variant"] = "buddy" if index % 2 == 0 else "pi"
     return simulator_class(kind)(job, camera, options)

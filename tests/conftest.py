@@ -28,6 +28,16 @@ def _loopback_sockets() -> None:
     pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"], allow_unix_socket=True)
 
 
+@pytest.fixture(autouse=True)
+def _printfarm_discovery_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """printfarm's own scanner stays off wherever a test sets the integration up.
+
+    On, it would listen on UDP 2021 and broadcast the Elegoo probe to the LAN.
+    Tests that want it turn it on, pointed at loopback (tests/integration/test_scanner.py).
+    """
+    monkeypatch.setenv("PRINTFARM_DISCOVERY", "off")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip the real-peer tier unless scripts/test --interop asked for it."""
     if os.environ.get("PRINTFARM_INTEROP") == "1":

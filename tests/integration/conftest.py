@@ -22,13 +22,6 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/printfarm in every test of this folder."""
 
 
-@pytest.fixture(autouse=True)
-def discovery_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """printfarm's own scanner stays off (no UDP 2021, no broadcast probe) unless a test
-    turns it on, pointed at loopback (see test_scanner.py)."""
-    monkeypatch.setenv("PRINTFARM_DISCOVERY", "off")
-
-
 async def start_simulator(
     kind: str, *, start_printing: bool = True, speed: float = 1.0, **extra: Any
 ) -> tuple[SimulatedPrinter, dict[str, Any]]:
