@@ -13,11 +13,11 @@ Configuration, read from the environment when the integration is set up
 ``PRINTFARM_DISCOVERY``
     ``on`` (default) or ``off``: the whole scanner.
 ``PRINTFARM_BAMBU_SSDP``
-    ``HOST:PORT`` (or just ``PORT``) to listen on for Bambu NOTIFYs, default
+    ``IPV4:PORT`` (or just ``PORT``) to listen on for Bambu NOTIFYs, default
     ``0.0.0.0:2021`` (port 0: any free port, for tests); ``off`` disables the
     listener. Listening sends nothing.
 ``PRINTFARM_ELEGOO_PROBE``
-    comma-separated ``HOST:PORT`` targets of the ``M99999`` probe, default
+    comma-separated ``IPV4:PORT`` targets of the ``M99999`` probe, default
     ``255.255.255.255:3000`` (a LAN broadcast); ``off`` disables the probe.
     The probe runs at start and every 5 minutes.
 """
@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import ipaddress
 import os
 from typing import Any
 
@@ -65,7 +66,7 @@ _OFF = {"off", "0", "false", "no", "disabled"}
 
 
 def _address(value: str, default_host: str, *, any_port: bool = False) -> tuple[str, int] | None:
-    """``HOST:PORT`` or ``PORT`` -> (host, port); None when it is neither.
+    """``IPV4:PORT`` or ``PORT`` -> (host, port); None when it is neither.
 
     ``any_port``: port 0 (the system picks one) is allowed, for listening.
     """
@@ -76,7 +77,12 @@ def _address(value: str, default_host: str, *, any_port: bool = False) -> tuple[
         port = int(port_text)
     except ValueError:
         return None
-    if not host or not (0 if any_port else 1) <= port < 65536:
+    if not (0 if any_port else 1) <= port < 65536:
+        return None
+    try:
+        # An IPv4 address: a name would need a (blocking) lookup in sendto.
+        host = str(ipaddress.IPv4Address(host.strip()))
+    except ValueError:
         return None
     return host, port
 
@@ -100,7 +106,7 @@ class DiscoveryConfig:
             elif (parsed := _address(raw, DEFAULT_LISTEN_HOST, any_port=True)) is not None:
                 bambu = parsed
             else:
-                LOGGER.warning("Ignoring %s=%r: expected HOST:PORT or off", ENV_BAMBU_SSDP, raw)
+                LOGGER.warning("Ignoring %s=%r: expected IPV4:PORT or off", ENV_BAMBU_SSDP, raw)
         targets: tuple[tuple[str, int], ...] = (DEFAULT_ELEGOO_TARGET,)
         if (raw := environ.get(ENV_ELEGOO_PROBE)) is not None:
             if raw.strip().lower() in _OFF:
@@ -112,7 +118,7 @@ class DiscoveryConfig:
                         found.append(target)
                     else:
                         LOGGER.warning(
-                            "Ignoring %s target %r: expected HOST:PORT", ENV_ELEGOO_PROBE, part
+                            "Ignoring %s target %r: expected IPV4:PORT", ENV_ELEGOO_PROBE, part
                         )
                 targets = tuple(found)
         return cls(enabled=enabled, bambu_listen=bambu, elegoo_targets=targets)

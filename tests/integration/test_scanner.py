@@ -158,13 +158,16 @@ def test_config_bad_values_are_skipped(caplog: pytest.LogCaptureFixture) -> None
     config = DiscoveryConfig.from_env(
         {
             "PRINTFARM_BAMBU_SSDP": "127.0.0.1:http",
-            "PRINTFARM_ELEGOO_PROBE": "nohost, :3000, 127.0.0.1:0, 127.0.0.1:99999, 10.0.0.5:3000",
+            "PRINTFARM_ELEGOO_PROBE": (
+                "nohost, :3000, printer.local:3000, 127.0.0.1:0, 127.0.0.1:99999, 10.0.0.5:3000"
+            ),
         }
     )
     assert config.bambu_listen == ("0.0.0.0", SSDP_PORT)
     assert config.elegoo_targets == (("10.0.0.5", 3000),)
     assert "PRINTFARM_BAMBU_SSDP" in caplog.text
     assert "'127.0.0.1:99999'" in caplog.text
+    assert "'printer.local:3000'" in caplog.text
 
 
 async def test_tests_keep_the_scanner_off(hass: HomeAssistant) -> None:
