@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant import block_async_io
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -200,3 +201,33 @@ async def test_unload_leaves_nothing_running(
     status_state = hass.states.get(entity_id(hass, entry, "status"))
     assert status_state is not None
     assert status_state.state == "unavailable"
+
+
+@pytest.fixture
+def detect_blocking_calls() -> Generator[None]:
+    """Home Assistant's detection of blocking calls in the event loop, every check as in production.
+
+    (Under a test runner HA skips the file, import and SSL checks; they matter here.)
+    """
+    with patch.object(block_async_io, "_IN_TESTS", False):
+        block_async_io.enable()
+    yield
+    calls = block_async_io._BLOCKED_CALLS.calls  # undo what enable() patched
+    for call in calls:
+        setattr(call.object, call.function, call.original_func)
+    calls.clear()
+
+
+async def test_setup_and_unload_make_no_blocking_call(
+    hass: HomeAssistant,
+    simulated: tuple[SimulatedPrinter, dict[str, Any]],
+    detect_blocking_calls: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _sim, line = simulated
+    entry = await _set_up(hass, line)
+    assert entry.state is ConfigEntryState.LOADED
+    await entry.runtime_data.client.wait_for_state(lambda s: s.connected, 10)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert "Detected blocking call" not in caplog.text
