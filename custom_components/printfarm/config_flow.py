@@ -263,7 +263,9 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(step_id=kind.value, data_schema=schema, errors=errors)
 
     async def _async_create(self, info: PrinterInfo, data: dict[str, Any]) -> ConfigFlowResult:
-        await self.async_set_unique_id(info.unique_id)
+        # A user who adds by hand a printer whose "Discovered" card is still open wins;
+        # Home Assistant closes the discovery flow once this entry exists.
+        await self.async_set_unique_id(info.unique_id, raise_on_progress=False)
         self._abort_if_unique_id_configured(
             updates={k: data[k] for k in (CONF_HOST, CONF_PORT) if k in data}
         )
@@ -444,7 +446,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**carried(kind, entry.data, only_credentials=True), **flatten(user_input)}
             info, errors = await self._async_try_connect(data)
             if info is not None:
-                await self.async_set_unique_id(info.unique_id)
+                await self.async_set_unique_id(info.unique_id, raise_on_progress=False)
                 self._abort_if_unique_id_mismatch(reason="different_device")
                 return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
@@ -467,7 +469,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**carried(kind, entry.data), **flatten(user_input)}
             info, errors = await self._async_try_connect(data)
             if info is not None:
-                await self.async_set_unique_id(info.unique_id)
+                await self.async_set_unique_id(info.unique_id, raise_on_progress=False)
                 self._abort_if_unique_id_mismatch(reason="different_device")
                 return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(

@@ -21,7 +21,7 @@ from simulator.base import SimulatedPrinter
 from simulator.octoprint import OctoPrintSimulator
 
 from .conftest import entry_data
-from .test_config_flow import form_input
+from .test_config_flow import _start, form_input
 
 
 def zeroconf(service: str, port: int, name: str = "printer") -> ZeroconfServiceInfo:
@@ -193,3 +193,26 @@ async def test_octoprint_rediscovered_at_a_new_address_by_its_uuid(
     assert again["type"] is FlowResultType.ABORT
     assert again["reason"] == "already_configured"
     assert entry.data["host"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("kind", ["elegoo"])
+async def test_adding_by_hand_while_discovered_card_is_open(
+    hass: HomeAssistant, kind: str, simulated: tuple[SimulatedPrinter, dict[str, Any]]
+) -> None:
+    _sim, line = simulated
+    found = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"], "name": "found"},
+    )
+    assert found["step_id"] == "discovery_confirm"
+
+    result = await _start(hass, kind)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(kind, entry_data(line))
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    # The open discovery card went away with the new entry.
+    assert not [f for f in hass.config_entries.flow.async_progress() if f["handler"] == DOMAIN]
+    await hass.config_entries.async_unload(result["result"].entry_id)
