@@ -4,6 +4,11 @@ MJPEG-capable printers (Moonraker, OctoPrint, Prusa-Link, Elegoo) and Bambu's
 TLS JPEG socket are served as MJPEG built from the client's ``snapshot()``;
 printers with a direct MJPEG URL are proxied; Bambu X1/H2 expose their RTSPS
 URL as a stream source for Home Assistant's stream component.
+
+The camera option picks live video (the default), still images only (a frame
+every few seconds, fetched one at a time, so no printer stream or connection
+slot is held open) or no camera at all. RTSPS printers have no still endpoint:
+their stills are cut from the stream in both modes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from homeassistant.helpers.aiohttp_client import (
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, OPTION_CAMERA
+from .const import CAMERA_OFF, CAMERA_SNAPSHOT, DOMAIN, camera_mode
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
 from .entity import PrintfarmEntity
 from .printers import CameraKind, PrinterError
@@ -29,6 +34,9 @@ from .printers import CameraKind, PrinterError
 PARALLEL_UPDATES = 1
 
 CAMERA = EntityDescription(key="camera", translation_key="camera")
+
+#: Seconds between frames when the camera shows still images only.
+SNAPSHOT_INTERVAL = 5.0
 
 
 async def async_setup_entry(
@@ -40,9 +48,10 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     if coordinator.client.camera.kind is CameraKind.NONE:
         return
-    if not entry.options.get(OPTION_CAMERA, True):
+    mode = camera_mode(entry.options)
+    if mode == CAMERA_OFF:
         return
-    async_add_entities([PrinterCamera(coordinator)])
+    async_add_entities([PrinterCamera(coordinator, stills_only=mode == CAMERA_SNAPSHOT)])
 
 
 class PrinterCamera(PrintfarmEntity, Camera):
@@ -50,11 +59,14 @@ class PrinterCamera(PrintfarmEntity, Camera):
 
     _attr_frame_interval = 1.0
 
-    def __init__(self, coordinator: PrintfarmCoordinator) -> None:
+    def __init__(self, coordinator: PrintfarmCoordinator, *, stills_only: bool = False) -> None:
         """Pick the transport from the printer's camera info."""
         super().__init__(coordinator, CAMERA)
         Camera.__init__(self)
         self._camera = coordinator.client.camera
+        self._stills_only = stills_only
+        if stills_only:
+            self._attr_frame_interval = SNAPSHOT_INTERVAL
         if self._camera.kind is CameraKind.RTSPS:
             self._attr_supported_features = CameraEntityFeature.STREAM
 
@@ -86,6 +98,8 @@ class PrinterCamera(PrintfarmEntity, Camera):
 
     async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
         """Proxy the printer's MJPEG stream; otherwise build one from snapshots."""
+        if self._stills_only:
+            return await self.handle_async_still_stream(request, self.frame_interval)
         client = self.coordinator.client
         try:
             url = await client.open_stream()

@@ -17,10 +17,12 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -32,6 +34,8 @@ import voluptuous as vol
 
 from .client import async_create_client
 from .const import (
+    CAMERA_MODES,
+    CAMERA_STREAM,
     CONF_ACCESS_CODE,
     CONF_ADVANCED,
     CONF_CA_FILE,
@@ -43,6 +47,7 @@ from .const import (
     LOGGER,
     OPTION_CAMERA,
     OPTION_POLL_INTERVAL,
+    camera_mode,
 )
 from .coordinator import PrintfarmConfigEntry
 from .printers import (
@@ -482,7 +487,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class PrintfarmOptionsFlow(OptionsFlow):
-    """Camera on/off; poll interval for kinds that poll."""
+    """Camera mode; poll interval for kinds that poll."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form."""
@@ -490,13 +495,20 @@ class PrintfarmOptionsFlow(OptionsFlow):
             return self.async_create_entry(data=user_input)
         kind = PrinterKind(self.config_entry.data[CONF_KIND])
         schema: dict[vol.Marker, Any] = {
-            vol.Required(OPTION_CAMERA, default=True): BooleanSelector(),
+            vol.Required(OPTION_CAMERA, default=CAMERA_STREAM): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(CAMERA_MODES),
+                    translation_key=OPTION_CAMERA,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
         }
         if kind in POLLING_KINDS:
             schema[vol.Required(OPTION_POLL_INTERVAL, default=5)] = _SECONDS
+        options = self.config_entry.options
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(schema), self.config_entry.options
+                vol.Schema(schema), {**options, OPTION_CAMERA: camera_mode(options)}
             ),
         )

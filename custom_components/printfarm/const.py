@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import logging
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.const import Platform
 
@@ -20,6 +21,22 @@ CONF_ADVANCED: Final = "advanced"
 
 OPTION_CAMERA: Final = "camera"
 OPTION_POLL_INTERVAL: Final = "poll_interval"
+#: Values of the camera option: live video, still images only (no stream held open), none.
+CAMERA_STREAM: Final = "stream"
+CAMERA_SNAPSHOT: Final = "snapshot"
+CAMERA_OFF: Final = "off"
+CAMERA_MODES: Final = (CAMERA_STREAM, CAMERA_SNAPSHOT, CAMERA_OFF)
+
+
+def camera_mode(options: Mapping[str, Any]) -> str:
+    """The entry's camera mode; entries from before the modes stored a bool."""
+    value = options.get(OPTION_CAMERA, CAMERA_STREAM)
+    if value is True:
+        return CAMERA_STREAM
+    if value is False:
+        return CAMERA_OFF
+    return value if value in CAMERA_MODES else CAMERA_STREAM
+
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,

@@ -14,7 +14,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.printfarm.const import DOMAIN, OPTION_CAMERA
+from custom_components.printfarm.const import CAMERA_OFF, CAMERA_SNAPSHOT, DOMAIN, OPTION_CAMERA
 from custom_components.printfarm.printers import PrinterCommandError
 from simulator.base import SimOptions
 
@@ -140,10 +140,35 @@ async def test_rtsps_camera_offers_its_stream(hass: HomeAssistant) -> None:
         assert camera.get_camera_from_entity_id(hass, camera_id).use_stream_for_stills
 
 
-@pytest.mark.parametrize("kind", ["moonraker", "elegoo", "bambu"])
-async def test_camera_can_be_switched_off(hass: HomeAssistant, kind: str) -> None:
-    """The camera option off: no camera entity, everything else as usual."""
-    async with running_printer(hass, kind, entry_options={OPTION_CAMERA: False}) as printer:
+@pytest.mark.parametrize("kind", ["elegoo", "moonraker"])
+async def test_stills_only_camera_never_holds_the_printer_stream(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, kind: str
+) -> None:
+    """Camera option "still images": frames one at a time, the printer's stream never opened."""
+    options = {OPTION_CAMERA: CAMERA_SNAPSHOT}
+    async with running_printer(hass, kind, entry_options=options) as printer:
+        camera_id = printer.entity_id(hass, "camera")
+        client = printer.entry.runtime_data.client
+        with patch.object(client, "open_stream", wraps=client.open_stream) as open_stream:
+            content_type, chunk = await read_first_frame(hass_client, camera_id)
+        assert content_type == "multipart/x-mixed-replace"
+        assert JPEG_SOI in chunk
+        open_stream.assert_not_called()
+        assert camera.get_camera_from_entity_id(hass, camera_id).frame_interval == 5.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("moonraker", CAMERA_OFF),
+        ("elegoo", CAMERA_OFF),
+        ("bambu", CAMERA_OFF),
+        ("moonraker", False),
+    ],
+)
+async def test_camera_can_be_switched_off(hass: HomeAssistant, kind: str, value: object) -> None:
+    """The camera option off (or False, as stored before the modes): no camera entity."""
+    async with running_printer(hass, kind, entry_options={OPTION_CAMERA: value}) as printer:
         registry = er.async_get(hass)
         entries = er.async_entries_for_config_entry(registry, printer.entry.entry_id)
         domains = {e.domain for e in entries}

@@ -171,10 +171,24 @@ async def test_options_flow(hass: HomeAssistant, kind: str, loaded_entry: MockCo
     assert result["data_schema"] is not None
     schema_keys = {str(k) for k in result["data_schema"].schema}
     assert ("poll_interval" in schema_keys) is (kind == "prusalink")
-    user_input: dict[str, Any] = {"camera": False}
+    user_input: dict[str, Any] = {"camera": "snapshot"}
     if kind == "prusalink":
         user_input["poll_interval"] = 10
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert loaded_entry.options == user_input
+
+
+@pytest.mark.parametrize("kind", ["moonraker"])
+async def test_options_flow_shows_a_legacy_camera_bool_as_a_mode(
+    hass: HomeAssistant, kind: str, loaded_entry: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(loaded_entry, options={"camera": False})
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert result["data_schema"] is not None
+    suggested = {
+        str(k): (k.description or {}).get("suggested_value") for k in result["data_schema"].schema
+    }
+    assert suggested["camera"] == "off"
