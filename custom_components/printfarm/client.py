@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.const import (
     CONF_API_KEY,
     CONF_HOST,
+    CONF_NAME,
     CONF_PASSWORD,
     CONF_PORT,
     CONF_USERNAME,
@@ -46,6 +47,8 @@ def connection_options(data: Mapping[str, Any]) -> ConnectionOptions:
     extra: dict[str, Any] = {}
     if data.get(CONF_CA_FILE):
         extra["ca_file"] = data[CONF_CA_FILE]
+    if data.get(CONF_NAME):
+        extra["name"] = data[CONF_NAME]
     return ConnectionOptions(
         kind=PrinterKind(data[CONF_KIND]),
         host=data[CONF_HOST],

@@ -12,7 +12,14 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+)
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -399,6 +406,9 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             for k, v in discovery_info.items()
             if k in (CONF_HOST, CONF_PORT, CONF_SERIAL, CONF_CAMERA_PORT, CONF_MODEL)
         }
+        if kind is PrinterKind.BAMBU and discovery_info.get(CONF_NAME):
+            # Only the announcement carries the name the user gave a Bambu printer.
+            data[CONF_NAME] = str(discovery_info[CONF_NAME])
         return await self._async_discovered(
             kind,
             data,

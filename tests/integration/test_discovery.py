@@ -216,3 +216,33 @@ async def test_adding_by_hand_while_discovered_card_is_open(
     # The open discovery card went away with the new entry.
     assert not [f for f in hass.config_entries.flow.async_progress() if f["handler"] == DOMAIN]
     await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize("kind", ["bambu"])
+async def test_bambu_keeps_its_announced_name_and_falls_back_to_model_and_serial(
+    hass: HomeAssistant, kind: str, simulated: tuple[SimulatedPrinter, dict[str, Any]]
+) -> None:
+    _sim, line = simulated
+    found = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"], "name": "Workshop"},
+    )
+    result = await hass.config_entries.flow.async_configure(found["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(kind, entry_data(line))
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    assert result["title"] == "Workshop"
+    await hass.async_block_till_done()
+    await hass.config_entries.async_remove(result["result"].entry_id)
+
+    # Added by hand: the LAN protocol has no name, so model and serial tail tell printers apart.
+    result = await _start(hass, kind)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(kind, entry_data(line))
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    assert result["title"].endswith(f" {line['serial'][-4:]}")
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)

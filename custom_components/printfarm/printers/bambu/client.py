@@ -217,7 +217,9 @@ class BambuClient(PrinterClient):
         self._info = PrinterInfo(
             kind=self.kind,
             unique_id=self.serial,
-            name=self._name or (f"Bambu Lab {spec.name}" if known else "Bambu Lab printer"),
+            # The LAN protocol has no printer name: the serial's tail tells a farm's
+            # printers of one model apart ("P1S 5678").
+            name=self._name or f"{spec.name if known else 'Bambu Lab'} {self.serial[-4:]}",
             model=spec.name if known else None,
             serial=self.serial,
             firmware=self._firmware,
