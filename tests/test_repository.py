@@ -21,6 +21,7 @@ PLATFORMS = (
     "button",
     "camera",
     "event",
+    "fan",
     "image",
     "light",
     "number",
