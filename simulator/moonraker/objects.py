@@ -18,6 +18,8 @@ GCODES_ROOT = "/home/pi/printer_data/gcodes"
 CHAMBER_OBJECT = "temperature_sensor chamber"
 LIGHT_OBJECT = "output_pin caselight"
 LED_OBJECT = "led chamber_light"
+#: ``[fan_generic]`` fans (only with ``extra["generic_fans"]``) and the job fan each one is.
+GENERIC_FANS = {"fan_generic aux_fan": "aux", "fan_generic chamber_fan": "chamber"}
 
 #: Brand-neutral job phase -> ``print_stats.state``. Klipper heats inside the
 #: file (M190/M109), so the heating phase already reads ``printing``.
@@ -44,6 +46,7 @@ class MachineState:
     has_chamber: bool = True
     has_light: bool = True
     light_is_led: bool = False  # an RGBW ``[led chamber_light]`` instead of an output pin
+    generic_fans: bool = False  # ``[fan_generic aux_fan]`` and ``[fan_generic chamber_fan]``
 
     @property
     def light_object(self) -> str:
@@ -77,6 +80,8 @@ def object_names(machine: MachineState) -> list[str]:
         names.append(CHAMBER_OBJECT)
     if machine.has_light:
         names.append(machine.light_object)
+    if machine.generic_fans:
+        names.extend(GENERIC_FANS)
     return names
 
 
@@ -155,6 +160,9 @@ def build_objects(snap: Snapshot, machine: MachineState) -> dict[str, dict[str, 
             "measured_min_temp": 22.0,
             "measured_max_temp": max(22.0, snap.chamber_temp),
         }
+    if machine.generic_fans:
+        objects["fan_generic aux_fan"] = {"speed": snap.aux_fan / 100, "rpm": None}
+        objects["fan_generic chamber_fan"] = {"speed": snap.chamber_fan / 100, "rpm": None}
     if machine.has_light:
         if machine.light_is_led:
             value = machine.light_value

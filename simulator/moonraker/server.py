@@ -27,7 +27,7 @@ from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource
 from ..job import ACTIVE, JobError, Phase, PrintJob
 from .files import SimFile, demo_file, scan_upload
-from .objects import MachineState, build_objects, diff, object_names, select
+from .objects import GENERIC_FANS, MachineState, build_objects, diff, object_names, select
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class MoonrakerSimulator(SimulatedPrinter):
             has_chamber=bool(extra.get("chamber", True)),
             has_light=bool(extra.get("light", True)),
             light_is_led=extra.get("light") == "led",
+            generic_fans=bool(extra.get("generic_fans", False)),
             job_duration_s=job.duration_s,
         )
         self.files: dict[str, SimFile] = {}
@@ -509,6 +510,15 @@ class MoonrakerSimulator(SimulatedPrinter):
         elif command == "M107":
             job.set_fan("part", 0)
             self._wake.set()
+        elif command == "SET_FAN_SPEED" and self.machine.generic_fans:
+            fan = GENERIC_FANS.get(f"fan_generic {params.get('FAN', '')}")
+            if fan is None:
+                raise RpcError(400, f"The value '{params.get('FAN')}' is not valid for FAN")
+            try:
+                speed = float(params.get("SPEED", ""))
+            except ValueError:
+                raise RpcError(400, "SET_FAN_SPEED needs SPEED=<0-1>") from None
+            job.set_fan(fan, round(min(1.0, max(0.0, speed)) * 100))
         elif command in ("SET_PIN", "SET_LED") and self.machine.has_light:
             kind, _, name = self.machine.light_object.partition(" ")
             given = params.get("PIN" if command == "SET_PIN" else "LED")

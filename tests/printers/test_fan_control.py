@@ -23,6 +23,7 @@ from custom_components.printfarm.printers import (
     PrinterNotSupportedError,
 )
 from custom_components.printfarm.printers.factory import create_client
+from custom_components.printfarm.printers.moonraker.parse import parse_object_list
 from simulator.base import SimOptions, SimulatedPrinter
 from simulator.camera import FrameSource
 from simulator.job import PrintJob, Snapshot
@@ -77,8 +78,9 @@ async def connect() -> AsyncIterator[Connect]:
         ("bambu", {"model": "X1C"}, ALL_FANS),
         ("elegoo", {}, ALL_FANS),
         ("moonraker", {}, (FanKind.PART_COOLING,)),
+        ("moonraker", {"generic_fans": True}, ALL_FANS),
     ],
-    ids=["bambu-P1S", "bambu-X1C", "elegoo", "moonraker"],
+    ids=["bambu-P1S", "bambu-X1C", "elegoo", "moonraker", "moonraker-fan_generic"],
 )
 async def test_set_every_controllable_fan_confirmed_by_state(
     connect: Connect, kind: str, extra: dict[str, Any], fans: tuple[FanKind, ...]
@@ -181,3 +183,33 @@ async def test_elegoo_firmware_that_ignores_changes_while_printing(connect: Conn
         await client.set_fan_speed(FanKind.CHAMBER, 70)
     assert err.value.reason == "not_confirmed"
     assert sim.job.tick().chamber_fan == 0
+
+
+async def test_klipper_generic_fans_take_set_fan_speed(connect: Connect) -> None:
+    sim, client = await connect("moonraker", generic_fans=True)
+    await client.set_fan_speed(FanKind.CHAMBER, 35)
+    await client.set_fan_speed(FanKind.AUXILIARY, 0)
+    log = sim.gcode_log  # type: ignore[attr-defined]
+    assert "SET_FAN_SPEED FAN=chamber_fan SPEED=0.35" in log
+    assert "SET_FAN_SPEED FAN=aux_fan SPEED=0" in log
+    assert client.state.fan_chamber == 35
+
+
+def test_klipper_generic_fans_are_known_by_their_names() -> None:
+    layout = parse_object_list(
+        {
+            "objects": [
+                "fan",
+                "fan_generic nevermore",
+                "fan_generic Exhaust_Fan",
+                "fan_generic side_fan",
+                "fan_generic chamber_circulation",
+            ]
+        }
+    )
+    assert layout.chamber_fan == "fan_generic Exhaust_Fan"  # the first chamber-like name
+    assert layout.aux_fan == "fan_generic side_fan"
+    assert layout.subscription()["fan_generic side_fan"] == ["speed"]
+    assert "fan_generic nevermore" not in layout.subscription()
+    bare = parse_object_list({"objects": ["fan"]})
+    assert (bare.aux_fan, bare.chamber_fan) == (None, None)

@@ -248,7 +248,7 @@ class MoonrakerClient(PrinterClient):
             gcode=True,
             emergency_stop=True,
             firmware_restart=True,
-            controllable_fans=(FanKind.PART_COOLING,) if self._layout.has_fan else (),
+            controllable_fans=self._fans(),
             thumbnail=True,
             layers=True,
         )
@@ -470,11 +470,34 @@ class MoonrakerClient(PrinterClient):
         await self._script(f"M220 S{percent}")
         await self._confirm(lambda s: s.speed_factor == percent, "speed factor")
 
+    def _fans(self) -> tuple[FanKind, ...]:
+        """The ``[fan]``, and ``[fan_generic]`` fans named for a role."""
+        layout = self._layout
+        fans = (
+            (FanKind.PART_COOLING, layout.has_fan),
+            (FanKind.AUXILIARY, layout.aux_fan is not None),
+            (FanKind.CHAMBER, layout.chamber_fan is not None),
+        )
+        return tuple(fan for fan, present in fans if present)
+
     async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
-        """Part-cooling ``[fan]`` speed (M106/M107), confirmed by ``fan.speed``."""
+        """Set a fan, confirmed by its reported ``speed``.
+
+        The part-cooling ``[fan]`` takes M106/M107; a ``[fan_generic]`` takes
+        ``SET_FAN_SPEED FAN=<name> SPEED=<0-1>``.
+        """
         kind = self._check_fan(fan, percent)
         self._require_control("fan speed")
-        await self._script(f"M106 S{fan_pwm(percent)}" if percent else "M107")
+        generic = {
+            FanKind.AUXILIARY: self._layout.aux_fan,
+            FanKind.CHAMBER: self._layout.chamber_fan,
+        }
+        obj = generic.get(kind)
+        if obj is not None:
+            name = obj.partition(" ")[2].strip()
+            await self._script(f"SET_FAN_SPEED FAN={name} SPEED={percent / 100:g}")
+        else:
+            await self._script(f"M106 S{fan_pwm(percent)}" if percent else "M107")
         await self._confirm(
             lambda s: (speed := s.fan_speed(kind)) is not None and abs(speed - percent) <= 1,
             "fan speed",

@@ -37,6 +37,9 @@ BASE_SUBSCRIPTION: dict[str, list[str] | None] = {
 _LIGHT_PREFIXES = ("output_pin", "led", "neopixel", "dotstar", "pca9533", "pca9632")
 _LIGHT_WORDS = ("light", "lamp", "led")
 _CHAMBER_PREFIXES = ("temperature_sensor", "heater_generic", "temperature_fan")
+#: Words in a ``[fan_generic <name>]`` that say which role the fan has.
+_CHAMBER_FAN_WORDS = ("chamber", "exhaust", "enclosure")
+_AUX_FAN_WORDS = ("aux", "side")
 
 
 # ------------------------------------------------------------------ scalars
@@ -81,6 +84,8 @@ class ObjectLayout:
     available: frozenset[str] = frozenset()
     chamber: str | None = None
     light: str | None = None
+    aux_fan: str | None = None  # a ``fan_generic`` object named like an auxiliary fan
+    chamber_fan: str | None = None  # a ``fan_generic`` object named like a chamber fan
 
     @property
     def has_fan(self) -> bool:
@@ -98,14 +103,18 @@ class ObjectLayout:
             wanted[self.chamber] = ["temperature", "target"]
         if self.light:
             wanted[self.light] = ["value", "color_data"]
+        for fan in (self.aux_fan, self.chamber_fan):
+            if fan:
+                wanted[fan] = ["speed"]
         return wanted
 
 
 def parse_object_list(result: Any) -> ObjectLayout:
-    """Find the chamber sensor and a light among ``printer.objects.list`` names."""
+    """Find the chamber sensor, a light and role fans among ``printer.objects.list`` names."""
     names = [name for name in as_list(as_dict(result).get("objects")) if isinstance(name, str)]
     chamber = None
     light = None
+    aux_fan = chamber_fan = None
     for name in names:
         prefix, _, label = name.partition(" ")
         label = label.strip().lower()
@@ -113,7 +122,18 @@ def parse_object_list(result: Any) -> ObjectLayout:
             chamber = name
         if light is None and prefix in _LIGHT_PREFIXES and any(w in label for w in _LIGHT_WORDS):
             light = name
-    return ObjectLayout(available=frozenset(names), chamber=chamber, light=light)
+        if prefix == "fan_generic":
+            if chamber_fan is None and any(w in label for w in _CHAMBER_FAN_WORDS):
+                chamber_fan = name
+            elif aux_fan is None and any(w in label for w in _AUX_FAN_WORDS):
+                aux_fan = name
+    return ObjectLayout(
+        available=frozenset(names),
+        chamber=chamber,
+        light=light,
+        aux_fan=aux_fan,
+        chamber_fan=chamber_fan,
+    )
 
 
 def as_list(value: Any) -> list[Any]:
@@ -321,9 +341,14 @@ def state_fields(
         chamber = as_float(objects.get(layout.chamber, {}).get("temperature"))
         if chamber is not None:
             fields["chamber_temp"] = round(chamber, 2)
-    fan = as_float(objects.get("fan", {}).get("speed"))
-    if fan is not None:
-        fields["fan_part_cooling"] = round(fan * 100)
+    for fan_object, key in (
+        ("fan", "fan_part_cooling"),
+        (layout.aux_fan, "fan_auxiliary"),
+        (layout.chamber_fan, "fan_chamber"),
+    ):
+        fan = as_float(objects.get(fan_object, {}).get("speed")) if fan_object else None
+        if fan is not None:
+            fields[key] = round(fan * 100)
     speed = as_float(objects.get("gcode_move", {}).get("speed_factor"))
     if speed is not None:
         fields["speed_factor"] = round(speed * 100)
