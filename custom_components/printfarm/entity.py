@@ -58,9 +58,16 @@ class PrintfarmEntity(CoordinatorEntity[PrintfarmCoordinator]):
         """Write the state only when what this entity shows has changed.
 
         A printer that reports every second must not flood the state machine
-        and the recorder with identical states.
+        and the recorder with identical states. What is shown includes the
+        platform's own attributes (a fan's percentage, a light's brightness).
         """
-        shown = (self.available, self.state, self.extra_state_attributes)
+        shown = (
+            self.available,
+            self.state,
+            self.state_attributes,
+            self.extra_state_attributes,
+            self.assumed_state,
+        )
         if shown == self._last_written:
             return
         self._last_written = shown

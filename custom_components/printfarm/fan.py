@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.fan import FanEntity, FanEntityDescription, FanEntityFeature
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
@@ -74,14 +74,6 @@ class PrintfarmFan(PrintfarmEntity, FanEntity):
         super().__init__(coordinator, description)
         self._set_here: int | None = None
         self._last_on = 100
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state when the speed changed too: it is an attribute, not the state."""
-        shown = (self.available, self.state, self.percentage, self.assumed_state)
-        if shown != self._last_written:
-            self._last_written = shown
-            self.async_write_ha_state()
 
     @property
     def _reported(self) -> int | None:
