@@ -6,6 +6,8 @@ import ast
 import json
 from pathlib import Path
 import re
+import shutil
+import subprocess
 from typing import Any
 
 from awesomeversion import AwesomeVersion
@@ -91,13 +93,30 @@ RULES = {
 ALL_RULES = {rule for rules in RULES.values() for rule in rules}
 
 
+def _ignored_by_git(paths: list[Path]) -> set[Path]:
+    """Those of ``paths`` git ignores (scratch folders); none where git is not there."""
+    if not paths or not (ROOT / ".git").exists() or shutil.which("git") is None:
+        return set()
+    done = subprocess.run(
+        ["git", "check-ignore", "--stdin"],
+        cwd=ROOT,
+        input="\n".join(str(p.relative_to(ROOT)) for p in paths),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return {ROOT / line for line in done.stdout.splitlines() if line}
+
+
 def repo_files(name_pattern: str) -> list[Path]:
-    """Files in the repository (not in tool folders) whose name matches."""
-    return [
+    """Files in the repository (not in tool or git-ignored folders) whose name matches."""
+    found = [
         path
         for path in ROOT.rglob(name_pattern)
         if not SKIP_DIRS.intersection(path.relative_to(ROOT).parts)
     ]
+    ignored = _ignored_by_git(found)
+    return [path for path in found if path not in ignored]
 
 
 def load(name: str) -> Any:
