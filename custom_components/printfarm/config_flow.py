@@ -62,6 +62,7 @@ from .printers import (
     PrinterError,
     PrinterInfo,
     PrinterKind,
+    PrinterNotice,
     PrinterProtocolError,
 )
 from .printers.octoprint import OctoPrintClient
@@ -216,6 +217,8 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         except PrinterProtocolError as err:
             return None, {"base": err.reason if err.reason in PROTOCOL_ERRORS else "not_a_printer"}
         except (PrinterError, TimeoutError):
+            if PrinterNotice.CONNECTION_SLOTS_EXHAUSTED in client.state.notices:
+                return None, {"base": "connection_slots"}
             return None, {"base": "cannot_connect"}
         except Exception:  # noqa: BLE001 - any bug must show as "unknown", not a crash
             LOGGER.exception("Unexpected error while adding a printer")

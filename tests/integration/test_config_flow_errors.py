@@ -15,6 +15,7 @@ from custom_components.printfarm import config_flow
 from custom_components.printfarm.printers import PrinterKind
 from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from simulator.base import SimulatedPrinter
+from simulator.elegoo import ElegooSimulator
 
 from .conftest import entry_data, start_simulator
 from .test_config_flow import _start, form_input
@@ -138,5 +139,23 @@ async def test_silent_printer_times_out_as_cannot_connect_then_recovery(
         server.close()
         await server.wait_closed()
 
+    result = await _configure(hass, result["flow_id"], kind, line)
+    await _finish(hass, result, kind)
+
+
+@pytest.mark.parametrize("kind", ["elegoo"])
+async def test_full_elegoo_shows_connection_slots_then_recovery(
+    hass: HomeAssistant, sims: dict[str, tuple[SimulatedPrinter, dict[str, Any]]], kind: str
+) -> None:
+    """An Elegoo printer serving its maximum of apps gets its own error, not cannot_connect."""
+    line = await _sim(sims, "full", kind, max_clients=0)
+    result = await _start(hass, kind)
+    result = await _configure(hass, result["flow_id"], kind, line)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "connection_slots"}
+
+    printer = sims["full"][0]
+    assert isinstance(printer, ElegooSimulator)
+    printer.max_clients = 4  # the user closed the slicer
     result = await _configure(hass, result["flow_id"], kind, line)
     await _finish(hass, result, kind)
