@@ -233,8 +233,9 @@ class PrintfarmScanner:
                 CONF_SERIAL: announcement.serial,
                 CONF_MODEL: announcement.model,
                 "unique_id": announcement.serial,
-                "name": announcement.name
-                or (f"Bambu Lab {announcement.model_name}" if announcement.model_name else None),
+                # Only a name the printer announced is kept; without one the
+                # client names it by model and serial tail.
+                "name": announcement.name,
             },
         )
 

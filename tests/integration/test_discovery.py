@@ -237,7 +237,22 @@ async def test_bambu_keeps_its_announced_name_and_falls_back_to_model_and_serial
     await hass.async_block_till_done()
     await hass.config_entries.async_remove(result["result"].entry_id)
 
-    # Added by hand: the LAN protocol has no name, so model and serial tail tell printers apart.
+    # Announced without a name, or added by hand: the LAN protocol has no name, so
+    # model and serial tail tell printers apart (never one "Bambu Lab P1S" per printer).
+    unnamed = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"]},
+    )
+    result = await hass.config_entries.flow.async_configure(unnamed["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(kind, entry_data(line))
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    assert result["title"].endswith(f" {line['serial'][-4:]}")
+    await hass.async_block_till_done()
+    await hass.config_entries.async_remove(result["result"].entry_id)
+
     result = await _start(hass, kind)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], form_input(kind, entry_data(line))

@@ -94,11 +94,17 @@ def discovery_flows(hass: HomeAssistant) -> dict[str | None, Any]:
     }
 
 
-def announce(port: int, serial: str, *, location: str = "127.0.0.1", model: str = "P1S") -> None:
+def announce(
+    port: int,
+    serial: str,
+    *,
+    location: str = "127.0.0.1",
+    model: str = "P1S",
+    name: str | None = None,
+) -> None:
     """A NOTIFY as the printer sends it, to the scanner on loopback."""
-    datagram = notify_datagram(
-        SIM_MODELS[model], serial=serial, location=location, name=f"Printer {serial[-3:]}"
-    )
+    name = f"Printer {serial[-3:]}" if name is None else name
+    datagram = notify_datagram(SIM_MODELS[model], serial=serial, location=location, name=name)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(datagram, ("127.0.0.1", port))
 
@@ -228,6 +234,19 @@ async def test_bambu_is_offered_once_until_its_host_changes_or_time_passes(
     assert flows.empty()
     # Home Assistant itself keeps one flow per printer.
     assert set(discovery_flows(hass)) == {"01P00A000000001", "00M00A000000002"}
+
+
+async def test_bambu_without_a_name_is_offered_without_one(
+    hass: HomeAssistant, flows: Flows, scanner_on: Callable[..., None]
+) -> None:
+    """No made-up name: the client then names it by model and serial tail, not by model alone."""
+    scanner_on()
+    scanner = await setup_scanner(hass)
+    assert scanner.listener is not None
+    announce(scanner.listener.port, "01P00A000000003", name="")
+    data = await next_flow(hass, flows)
+    assert data["unique_id"] == "01P00A000000003"
+    assert "name" not in data
 
 
 async def test_rediscovered_bambu_updates_the_host_of_its_entry(

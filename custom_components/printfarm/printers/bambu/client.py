@@ -55,6 +55,7 @@ from .models import (
     UNKNOWN_MODEL,
     ModelSpec,
     capabilities_for,
+    default_name,
     model_from_serial,
     spec_for,
 )
@@ -217,9 +218,7 @@ class BambuClient(PrinterClient):
         self._info = PrinterInfo(
             kind=self.kind,
             unique_id=self.serial,
-            # The LAN protocol has no printer name: the serial's tail tells a farm's
-            # printers of one model apart ("P1S 5678").
-            name=self._name or f"{spec.name if known else 'Bambu Lab'} {self.serial[-4:]}",
+            name=self._name or default_name(spec.name if known else None, self.serial),
             model=spec.name if known else None,
             serial=self.serial,
             firmware=self._firmware,

@@ -142,6 +142,14 @@ _ALIASES: dict[str, str] = {
 }
 
 
+def default_name(model_name: str | None, serial: str) -> str:
+    """A Bambu printer's name when it announced none (the LAN protocol has no name).
+
+    The serial's tail tells a farm's printers of one model apart ("P1S 5678").
+    """
+    return f"{model_name or 'Bambu Lab'} {serial[-4:]}"
+
+
 def spec_for(code: str | None) -> ModelSpec | None:
     """The spec for a model code or alias (case-insensitive), or None."""
     if not code:
