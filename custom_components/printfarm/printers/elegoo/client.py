@@ -183,15 +183,14 @@ class ElegooClient(PrinterClient):
         The supervisor keeps retrying with backoff either way; the notice
         clears on the next attempt that gets in (or fails for another reason).
         """
+        full = False
         try:
             await self._open_socket()
         except _NoFreeSlotError:
-            self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=True)
+            full = True
             raise
-        except PrinterError:
-            self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=False)
-            raise
-        self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=False)
+        finally:
+            self._set_notice(PrinterNotice.CONNECTION_SLOTS_EXHAUSTED, active=full)
 
     async def _open_socket(self) -> None:
         session = self._ensure_session()
