@@ -9,6 +9,7 @@ from homeassistant.config_entries import (
     SOURCE_DHCP,
     SOURCE_INTEGRATION_DISCOVERY,
     SOURCE_ZEROCONF,
+    ConfigFlowResult,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -34,6 +35,23 @@ def zeroconf(service: str, port: int, name: str = "printer") -> ZeroconfServiceI
         port=port,
         type=service,
         properties={},
+    )
+
+
+async def add_discovered(
+    hass: HomeAssistant, kind: str, line: dict[str, Any], **found: Any
+) -> ConfigFlowResult:
+    """Found by printfarm's own probes, confirmed, form filled in: the flow's last result."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"], **found},
+    )
+    assert result["step_id"] == "discovery_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == kind
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(kind, entry_data(line))
     )
 
 
@@ -131,18 +149,7 @@ async def test_integration_discovery_updates_host_of_known_printer(
     hass: HomeAssistant, kind: str, simulated: tuple[SimulatedPrinter, dict[str, Any]]
 ) -> None:
     _sim, line = simulated
-    data = entry_data(line)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN,
-        context={"source": SOURCE_INTEGRATION_DISCOVERY},
-        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"], "name": "found"},
-    )
-    assert result["step_id"] == "discovery_confirm"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["step_id"] == kind
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(kind, data)
-    )
+    result = await add_discovered(hass, kind, line, name="found")
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     entry = result["result"]
     assert entry.unique_id == line["serial"]
@@ -223,15 +230,7 @@ async def test_bambu_keeps_its_announced_name_and_falls_back_to_model_and_serial
     hass: HomeAssistant, kind: str, simulated: tuple[SimulatedPrinter, dict[str, Any]]
 ) -> None:
     _sim, line = simulated
-    found = await hass.config_entries.flow.async_init(
-        DOMAIN,
-        context={"source": SOURCE_INTEGRATION_DISCOVERY},
-        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"], "name": "Workshop"},
-    )
-    result = await hass.config_entries.flow.async_configure(found["flow_id"], {})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(kind, entry_data(line))
-    )
+    result = await add_discovered(hass, kind, line, name="Workshop")
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     assert result["title"] == "Workshop"
     await hass.async_block_till_done()
@@ -239,15 +238,7 @@ async def test_bambu_keeps_its_announced_name_and_falls_back_to_model_and_serial
 
     # Announced without a name, or added by hand: the LAN protocol has no name, so
     # model and serial tail tell printers apart (never one "Bambu Lab P1S" per printer).
-    unnamed = await hass.config_entries.flow.async_init(
-        DOMAIN,
-        context={"source": SOURCE_INTEGRATION_DISCOVERY},
-        data={"kind": kind, "host": "127.0.0.1", "unique_id": line["serial"]},
-    )
-    result = await hass.config_entries.flow.async_configure(unnamed["flow_id"], {})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(kind, entry_data(line))
-    )
+    result = await add_discovered(hass, kind, line)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     assert result["title"].endswith(f" {line['serial'][-4:]}")
     await hass.async_block_till_done()
