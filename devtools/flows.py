@@ -122,28 +122,6 @@ async def run_flow(api: HaApi, line: Mapping[str, Any]) -> dict[str, Any]:
     return dict(result)
 
 
-async def dismiss_discovered(api: HaApi, line: Mapping[str, Any]) -> int:
-    """Abort printfarm's discovery flows for this printer (develop adds it by the user flow).
-
-    A flow in progress for the same printer would make the user flow abort
-    ``already_in_progress``; the entry, once added, keeps later discoveries away.
-    """
-    serial = line.get("serial")
-    if not serial:
-        return 0
-    dismissed = 0
-    for flow in await api.ws_command({"type": "config_entries/flow/progress"}) or []:
-        context = flow.get("context") or {}
-        if (
-            flow.get("handler") == DOMAIN
-            and context.get("source") == "integration_discovery"
-            and context.get("unique_id") == serial
-        ):
-            await abort_flow(api, str(flow["flow_id"]))
-            dismissed += 1
-    return dismissed
-
-
 def describe(result: Mapping[str, Any]) -> str:
     """A flow's end in words."""
     kind = result.get("type")
@@ -198,12 +176,9 @@ async def add_printers(
     results: list[Added] = []
     for line in lines:
         added = Added(line=dict(line))
-        await dismiss_discovered(api, line)
+        # A "Discovered" card of this printer does not stand in the way: the
+        # user flow wins and Home Assistant closes the card once the entry exists.
         result = await run_flow(api, line)
-        if result.get("type") == "abort" and result.get("reason") == "already_in_progress":
-            # Discovered while this flow was connecting: dismiss that card, add again.
-            await dismiss_discovered(api, line)
-            result = await run_flow(api, line)
         if result.get("type") == "abort" and result.get("reason") == "already_configured":
             stale = [
                 entry["entry_id"]
