@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Generator
+import importlib
+import sys
+from types import ModuleType
 from typing import Any
 from unittest.mock import patch
 
@@ -14,9 +17,10 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.printfarm.client import async_create_client
 from custom_components.printfarm.const import DOMAIN
 from custom_components.printfarm.coordinator import PrintfarmCoordinator
-from custom_components.printfarm.printers import PrinterAuthError
+from custom_components.printfarm.printers import PrinterAuthError, factory
 from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from simulator.base import SimulatedPrinter
 from simulator.moonraker.server import MoonrakerSimulator
@@ -231,3 +235,25 @@ async def test_setup_and_unload_make_no_blocking_call(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert "Detected blocking call" not in caplog.text
+
+
+async def test_building_a_client_imports_nothing_new_in_the_loop(
+    hass: HomeAssistant, simulated: tuple[SimulatedPrinter, dict[str, Any]]
+) -> None:
+    """HA flags import_module in the loop unless the name it gets is already in sys.modules.
+
+    (The detector above cannot see this: the factory bound import_module before it was
+    patched, whereas a real Home Assistant patches it before loading printfarm.)
+    """
+    _sim, line = simulated
+    asked: list[str] = []
+    real = importlib.import_module
+
+    def spy(name: str, package: str | None = None) -> ModuleType:
+        asked.append(name)
+        return real(name, package)
+
+    with patch.object(factory, "import_module", spy):  # the name the factory calls
+        async_create_client(hass, entry_data(line))
+    assert asked
+    assert all(name in sys.modules for name in asked), asked

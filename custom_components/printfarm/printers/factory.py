@@ -47,7 +47,9 @@ def create_client(
     never closes it. Without one, that client builds and closes its own.
     """
     kind = PrinterKind(options.kind)
-    module = import_module(f".{kind.value}", __package__)
+    # By its absolute name: Home Assistant lets an import in the event loop pass
+    # only when that name is already in sys.modules (its client.py imports them all).
+    module = import_module(f"{__package__}.{kind.value}")
     if kind in _HTTPX_KINDS:
         httpx_module = cast("_HttpxClientModule", module)
         return httpx_module.create(options, session, httpx_client=httpx_client)
