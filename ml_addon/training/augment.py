@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def _random_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -107,5 +107,45 @@ def night_camera(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     view = Image.fromarray(pixels).convert("RGB")
     buffer = io.BytesIO()
     view.save(buffer, format="JPEG", quality=25)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
+def _tangle(size: tuple[int, int]) -> Image.Image:
+    """A fixed tangle of thin filament strands in the upper right of the view (RGBA)."""
+    rng = np.random.default_rng(5)
+    w, h = size
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    left, top, right, bottom = 0.58 * w, 0.02 * h, 0.98 * w, 0.45 * h
+    colours = ((235, 235, 230), (250, 140, 40), (200, 200, 205), (240, 220, 60))
+    step = 2.5 * w / 224
+    for strand in range(16):
+        x, y = rng.uniform(left, right), rng.uniform(top, bottom)
+        heading = rng.uniform(0.0, 2.0 * np.pi)
+        points = [(x, y)]
+        for _ in range(40):
+            heading += rng.normal(0.0, 0.9)
+            nx, ny = x + step * np.cos(heading), y + step * np.sin(heading)
+            if not (left <= nx <= right and top <= ny <= bottom):  # turn back at the edge
+                heading += np.pi
+                nx, ny = x + step * np.cos(heading), y + step * np.sin(heading)
+            x, y = nx, ny
+            points.append((x, y))
+        width = int(rng.integers(1, 5) * w / 224) or 1
+        draw.line(points, fill=(*colours[strand % len(colours)], 255), width=width, joint="curve")
+    return layer
+
+
+def cluttered_camera(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A fixed camera with waste filament in view: the same tangle in every frame, JPEG 70.
+
+    The base model flags many of this camera's normal frames because of the tangle,
+    the situation the per-camera false-alarm marks are for.
+    """
+    view = image.convert("RGB").resize(size, Image.Resampling.BILINEAR).convert("RGBA")
+    view.alpha_composite(_tangle(size))
+    buffer = io.BytesIO()
+    view.convert("RGB").save(buffer, format="JPEG", quality=70)
     buffer.seek(0)
     return Image.open(buffer).convert("RGB")

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # ml_addon/: the runtime package
 sys.path.insert(0, str(HERE))
 
-from augment import augment, new_camera, night_camera  # noqa: E402
+from augment import augment, cluttered_camera, new_camera, night_camera  # noqa: E402
 from data import Sample, assign_groups, make_folds, scan  # noqa: E402
 from metrics import (  # noqa: E402
     auroc,
@@ -53,6 +53,11 @@ DEFAULT_FALSE_ALARM_RATE = 0.01  # the default threshold allows 1 % false alarms
 # margins only trade recall for false alarms along a plain threshold move; 0.25 clears the marks
 # (build/adapt-lab: 86 % of false alarms removed on the sensitive printer camera, 95 % at 1.0).
 ADAPTATION_MARGIN = 0.25
+# Region correction: a region counts as "like a marked false alarm" from this cosine (of the
+# regions' deviations from the typical normal region) and fully from the next. Picked in
+# build/adapt-lab2 on the simulated cluttered camera (0.7/0.85 removed every false alarm and
+# most recall, 0.85/0.95 half of them); the card reports it on every camera.
+CELL_SIMILARITY = (0.8, 0.9)
 
 
 def say(text: str) -> None:
@@ -100,10 +105,12 @@ class FailureNet(nn.Module):
         hidden = torch.relu(pooled @ self.w1.T + self.b1)
         logit = hidden @ self.w2 + self.b2
         # Evidence map: the same head applied to each cell of the last feature map.
-        cells = torch.relu(torch.einsum("nchw,kc->nhwk", features, self.w1) + self.b1)
-        cell_logits = cells @ self.w2 + self.b2
+        # Per-cell first-layer projections (no bias): their mean plus b1 is the head's
+        # pre-activation, which the per-camera region correction recomputes.
+        projected = torch.einsum("nchw,kc->nhwk", features, self.w1)
+        cell_logits = torch.relu(projected + self.b1) @ self.w2 + self.b2
         embedding = hidden - self.hidden_mean
-        return torch.sigmoid(logit), logit, embedding, torch.sigmoid(cell_logits)
+        return torch.sigmoid(logit), logit, embedding, torch.sigmoid(cell_logits), projected
 
 
 # -- features ---------------------------------------------------------------------------
@@ -173,13 +180,24 @@ def extract(
     return np.concatenate([clean_feats[:, None, :], aug_feats], axis=1)
 
 
-def extract_images(backbone: nn.Module, images: list[Image.Image]) -> np.ndarray:
+def extract_maps(backbone: nn.Module, paths: list[Path], look: Any = None) -> np.ndarray:
+    """Last feature maps, (len(paths), cells, 1280) float16; ``look`` turns a frame into a view."""
+    size = (PREPROCESS.width, PREPROCESS.height)
     rows = []
-    for start in range(0, len(images), 40):
-        arrays = [PREPROCESS.to_array(im) for im in images[start : start + 40]]
+    started = time.time()
+    for start in range(0, len(paths), 32):
+        arrays = []
+        for path in paths[start : start + 32]:
+            if look is None:
+                arrays.append(PREPROCESS.to_array(PREPROCESS.load(path)))
+                continue
+            with Image.open(path) as raw:
+                arrays.append(PREPROCESS.to_array(look(raw, size)))
         with torch.inference_mode():
             feats = backbone.extract_features(torch.from_numpy(np.stack(arrays)))
-        rows.append(feats.mean(dim=(2, 3)).numpy())
+        rows.append(feats.flatten(2).transpose(1, 2).numpy().astype(np.float16))
+        if start % 320 == 0:
+            log(f"feature maps {start + len(arrays)}/{len(paths)} ({time.time() - started:.0f} s)")
     return np.concatenate(rows)
 
 
@@ -373,6 +391,8 @@ def adaptation_experiment(
     seed: int,
     work: Path,
     feedback: Feedback = Feedback.FALSE_ALARM,
+    cells: np.ndarray | None = None,
+    reference_logits: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Mark ``marks`` flagged normal frames as false alarms; measure what changes.
 
@@ -384,6 +404,10 @@ def adaptation_experiment(
     not to copies of themselves. Each draw is also compared with a plain threshold move
     on the base scores that leaves the same number of false alarms: if the correction
     keeps no more recall than that, it only moved the camera's operating point.
+    ``cells`` (frames x regions x hidden) feed the region correction. With
+    ``reference_logits`` (the same frames without the camera's look) the result also
+    has the recall of that clean camera at the same number of false alarms: the most a
+    correction could give back.
     """
     t = math.log(threshold / (1 - threshold))
     if feedback is Feedback.FALSE_ALARM:
@@ -406,18 +430,26 @@ def adaptation_experiment(
         return result
     rng = np.random.default_rng(seed)
     remaining_fa, recall, fa_rate, ranking = [], [], [], []
-    fa_before, recall_before, recall_moved = [], [], []
+    fa_before, recall_before, recall_moved, recall_clean = [], [], [], []
+
+    def frame_cells(i: int) -> np.ndarray | None:
+        return None if cells is None else cells[i]
+
     for trial in range(trials):
         chosen = rng.choice(flagged, size=marks, replace=False)
         store = CameraAdaptation(work / f"adapt-{trial}.npz", threshold=threshold, params=params)
         store.reset()
         for i in chosen:
-            store.add(emb[i], float(base_logits[i]), feedback)
+            store.add(emb[i], float(base_logits[i]), feedback, frame_cells(i))
         same_scene = np.isin(groups, groups[chosen])
         rest = normal[~same_scene[normal]]
         fails = failures[~same_scene[failures]]
-        adjusted_normal = np.array([store.adjust_logit(base_logits[i], emb[i]) for i in rest])
-        adjusted_fail = np.array([store.adjust_logit(base_logits[i], emb[i]) for i in fails])
+        adjusted_normal = np.array(
+            [store.adjust_logit(base_logits[i], emb[i], frame_cells(i)) for i in rest]
+        )
+        adjusted_fail = np.array(
+            [store.adjust_logit(base_logits[i], emb[i], frame_cells(i)) for i in fails]
+        )
         left = int((adjusted_normal >= t).sum())
         remaining_fa.append(left)
         fa_before.append(int((base_logits[rest] >= t).sum()))
@@ -430,11 +462,17 @@ def adaptation_experiment(
             moved = ordered[left - 1] if left else np.nextafter(ordered[0], np.inf)
             moved = max(moved, t) if feedback is Feedback.FALSE_ALARM else min(moved, t)
             recall_moved.append(float((base_logits[fails] >= moved).mean()))
+            if reference_logits is not None:
+                clean = np.sort(reference_logits[rest])[::-1]
+                at = clean[left - 1] if left else np.nextafter(clean[0], np.inf)
+                recall_clean.append(float((reference_logits[fails] >= at).mean()))
             ranking.append(auroc(adjusted_fail, adjusted_normal))
         store.reset()
     result["false_alarms_before_excluding_marked"] = float(np.mean(fa_before))
     result["recall_before_excluding_marked"] = float(np.mean(recall_before))
     result["recall_threshold_move_mean"] = float(np.mean(recall_moved))
+    if recall_clean:
+        result["recall_clean_camera_mean"] = float(np.mean(recall_clean))
     result["false_alarms_after_mean"] = float(np.mean(remaining_fa))
     result["false_alarm_rate_before"] = float(result["false_alarms_before"] / normal.size)
     result["false_alarm_rate_after_mean"] = float(np.mean(fa_rate))
@@ -488,6 +526,10 @@ def combine_experiments(parts: list[dict[str, Any]]) -> dict[str, Any]:
     total["recall_threshold_move_mean"] = (
         sum(p["recall_threshold_move_mean"] * p["failure_frames"] for p in done) / f_done
     )
+    if all("recall_clean_camera_mean" in p for p in done):
+        total["recall_clean_camera_mean"] = (
+            sum(p["recall_clean_camera_mean"] * p["failure_frames"] for p in done) / f_done
+        )
     if all("auroc_before" in p for p in done):
         total["auroc_before"] = float(np.mean([p["auroc_before"] for p in done]))
         total["auroc_after_mean"] = float(np.mean([p["auroc_after_mean"] for p in done]))
@@ -510,9 +552,10 @@ def export(backbone: nn.Module, head: Head, metadata: dict[str, Any], path: Path
         str(tmp),
         dynamo=False,
         input_names=["image"],
-        output_names=["score", "logit", "embedding", "spatial_map"],
+        output_names=["score", "logit", "embedding", "spatial_map", "cells"],
         dynamic_axes={
-            n: {0: "batch"} for n in ("image", "score", "logit", "embedding", "spatial_map")
+            n: {0: "batch"}
+            for n in ("image", "score", "logit", "embedding", "spatial_map", "cells")
         },
         opset_version=17,
         do_constant_folding=True,
@@ -629,19 +672,35 @@ def main() -> None:
     def unit(x: np.ndarray) -> np.ndarray:
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
 
-    def params_for(h: Head, x_normal: np.ndarray, x_failure: np.ndarray) -> AdaptationParams:
+    # Feature maps (regions) of every normal frame, for the typical normal region.
+    normal_idx = np.nonzero(labels == 0)[0]
+    paths = [samples[i].path for i in normal_idx]
+    normal_maps = _cached(
+        args.cache,
+        "maps",
+        [[str(p) for p in paths], PREPROCESS.to_metadata(), "normal"],
+        lambda: extract_maps(backbone, paths),
+    )
+
+    def params_for(h: Head, train_mask: np.ndarray) -> AdaptationParams:
+        normal_mean_map = normal_maps[train_mask[normal_idx]].astype(np.float32).mean(axis=0)
         return AdaptationParams(
             similarity_floor=similarity.similarity_floor,
             similarity_full=similarity.similarity_full,
             margin=similarity.margin,
+            cell_similarity_floor=CELL_SIMILARITY[0],
+            cell_similarity_full=CELL_SIMILARITY[1],
             head_weight=h.w2.astype(np.float32),
-            normal_reference=h.embed(x_normal).mean(axis=0).astype(np.float32),
-            failure_reference=h.embed(x_failure).mean(axis=0).astype(np.float32),
+            head_bias=h.b1.astype(np.float32),
+            cell_reference=(normal_mean_map @ h.w1.T).astype(np.float32),
+            failure_reference=h.embed(feats[train_mask & (labels == 1), 0])
+            .mean(axis=0)
+            .astype(np.float32),
         )
 
     emb = head.embed(feats[:, 0])
     similarity = adaptation_params(unit(emb), samples)
-    params = params_for(head, feats[labels == 0, 0], feats[labels == 1, 0])
+    params = params_for(head, np.ones(len(samples), dtype=bool))
     log(f"adaptation params {similarity}")
 
     # Adaptation experiments on the printer-camera set, fold by fold: the frames of fold k
@@ -651,15 +710,29 @@ def main() -> None:
         [i for i, s in enumerate(samples) if s.dataset == "printer-camera-defects"]
     )
     groups_of = np.array([s.group for s in samples])
+    camera_paths = [samples[i].path for i in camera_idx] if camera_idx.size else []
+
+    def camera_maps(name: str, look: Any) -> np.ndarray:
+        key = [[str(p) for p in camera_paths], PREPROCESS.to_metadata(), name]
+        return _cached(args.cache, "maps", key, lambda: extract_maps(backbone, camera_paths, look))
+
+    def oof_logits(rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(camera_idx.size)
+        for fold, h in enumerate(heads):
+            sel = folds[camera_idx] == fold
+            out[sel] = h.logit(rows[sel])
+        return out
 
     def experiment(
-        rows: np.ndarray, threshold_p: float, feedback: Feedback = Feedback.FALSE_ALARM
+        rows: np.ndarray,
+        maps: np.ndarray,
+        threshold_p: float,
+        feedback: Feedback = Feedback.FALSE_ALARM,
+        reference: np.ndarray | None = None,
     ) -> dict[str, Any]:
         parts = []
         for fold, h in enumerate(heads):
             sel = folds[camera_idx] == fold
-            train_normal = (folds != fold) & (labels == 0)
-            train_failure = (folds != fold) & (labels == 1)
             parts.append(
                 adaptation_experiment(
                     h.logit(rows[sel]),
@@ -667,57 +740,53 @@ def main() -> None:
                     labels[camera_idx][sel],
                     groups_of[camera_idx][sel],
                     threshold_p,
-                    params_for(h, feats[train_normal, 0], feats[train_failure, 0]),
+                    params_for(h, folds != fold),
                     marks=5,
                     trials=20,
                     seed=args.seed + fold,
                     work=work,
                     feedback=feedback,
+                    cells=maps[sel].astype(np.float32) @ h.w1.T,
+                    reference_logits=None if reference is None else reference[sel],
                 )
             )
         return combine_experiments(parts)
 
+    def sensitive_threshold(logits: np.ndarray) -> float:
+        """A user who turned sensitivity up: 20 % of this camera's normal frames flagged."""
+        value = float(np.quantile(logits[labels[camera_idx] == 0], 0.8))
+        return 1.0 / (1.0 + math.exp(-value))
+
     experiments: dict[str, Any] = {}
     if camera_idx.size:
-        experiments["printer_camera_as_is"] = experiment(feats[camera_idx, 0], threshold)
+        clean_maps = camera_maps("clean", None)
+        clean_rows = feats[camera_idx, 0]
+        clean_logits = oof_logits(clean_rows)
+        experiments["printer_camera_as_is"] = experiment(clean_rows, clean_maps, threshold)
         experiments["printer_camera_missed_failures"] = experiment(
-            feats[camera_idx, 0], threshold, Feedback.MISSED_FAILURE
+            clean_rows, clean_maps, threshold, Feedback.MISSED_FAILURE
         )
-        looks = {"simulated_other_camera": new_camera, "simulated_night_camera": night_camera}
-        for name, look in looks.items():
-
-            def shifted_features(look: Any = look) -> np.ndarray:
-                size = (PREPROCESS.width, PREPROCESS.height)
-                shifted = []
-                for i in camera_idx:
-                    with Image.open(samples[i].path) as raw:
-                        shifted.append(look(raw, size))
-                return extract_images(backbone, shifted)
-
-            key = [[str(samples[i].path) for i in camera_idx], PREPROCESS.to_metadata(), "v3"]
-            if name != "simulated_other_camera":
-                key.append(name)
-            shifted_feats = _cached(args.cache, "shifted", key, shifted_features)
-            experiments[name] = experiment(shifted_feats, threshold)
-            shifted_logits = np.zeros(camera_idx.size)
-            for fold, h in enumerate(heads):
-                sel = folds[camera_idx] == fold
-                shifted_logits[sel] = h.logit(shifted_feats[sel])
-            experiments[name]["validation"] = evaluate(
-                shifted_logits, labels[camera_idx], threshold_logit
-            )
-            # Sensitivity turned up on that camera: 20 % of its normal frames flagged.
-            look_normal = shifted_logits[labels[camera_idx] == 0]
-            look_logit = float(np.quantile(look_normal, 0.8))
-            look_sensitive = 1.0 / (1.0 + math.exp(-look_logit))
-            experiments[f"{name}_sensitive"] = experiment(shifted_feats, look_sensitive)
-            experiments[f"{name}_sensitive"]["threshold"] = look_sensitive
-        # A user who turned sensitivity up: the threshold flags 20 % of this camera's normals.
-        camera_normal = clean[camera_idx][labels[camera_idx] == 0]
-        sensitive_logit = float(np.quantile(camera_normal, 0.8))
-        sensitive = 1.0 / (1.0 + math.exp(-sensitive_logit))
-        experiments["printer_camera_sensitive"] = experiment(feats[camera_idx, 0], sensitive)
+        sensitive = sensitive_threshold(clean_logits)
+        experiments["printer_camera_sensitive"] = experiment(clean_rows, clean_maps, sensitive)
         experiments["printer_camera_sensitive"]["threshold"] = sensitive
+        looks = {
+            "simulated_cluttered_camera": cluttered_camera,
+            "simulated_other_camera": new_camera,
+            "simulated_night_camera": night_camera,
+        }
+        for name, look in looks.items():
+            maps = camera_maps(name, look)
+            rows = maps.astype(np.float32).mean(axis=1)
+            look_logits = oof_logits(rows)
+            experiments[name] = experiment(rows, maps, threshold, reference=clean_logits)
+            experiments[name]["validation"] = evaluate(
+                look_logits, labels[camera_idx], threshold_logit
+            )
+            look_sensitive = sensitive_threshold(look_logits)
+            experiments[f"{name}_sensitive"] = experiment(
+                rows, maps, look_sensitive, reference=clean_logits
+            )
+            experiments[f"{name}_sensitive"]["threshold"] = look_sensitive
     log(f"adaptation: {json.dumps(experiments)}")
 
     adaptation_summary = {
@@ -725,7 +794,10 @@ def main() -> None:
         "similarity_full": params.similarity_full,
         "margin": params.margin,
         "max_directions": params.max_directions,
+        "cell_similarity_floor": params.cell_similarity_floor,
+        "cell_similarity_full": params.cell_similarity_full,
     }
+    assert params.cell_reference is not None
     metrics: dict[str, Any] = {
         "seed": args.seed,
         "images": len(samples),
@@ -762,13 +834,18 @@ def main() -> None:
         "outputs": {
             "score": "failure probability, shape [N]",
             "logit": "log-odds of score, shape [N]",
-            "embedding": "pooled features minus the training mean, shape [N, 1280]",
+            "embedding": f"the head's hidden layer minus its training mean, shape [N, {HIDDEN}]",
             "spatial_map": "per-cell failure probability (class activation), shape [N, 7, 7]",
+            "cells": (
+                "per-cell first-layer projection of the head (no bias), shape [N, 7, 7, "
+                f"{HIDDEN}]; their mean plus adaptation.head_bias is the head's pre-activation"
+            ),
         },
         "adaptation": {
             **adaptation_summary,
             "head_weight": [round(float(v), 7) for v in head.w2],
-            "normal_reference": [round(float(v), 6) for v in params.normal_reference],
+            "head_bias": [round(float(v), 6) for v in head.b1],
+            "cell_reference": [[round(float(v), 5) for v in row] for row in params.cell_reference],
             "failure_reference": [round(float(v), 6) for v in params.failure_reference],
         },
         "validation": {
