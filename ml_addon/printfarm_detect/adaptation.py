@@ -2,23 +2,31 @@
 
 The user marks frames as "false alarm" or "missed failure". Each mark stores the
 frame's embedding (centred pooled features, from the model) and base logit under
-the data directory; ``reset`` deletes them. Two corrections follow, both numpy:
+the data directory, and a false-alarm mark also the frame's cells (the head's
+first-layer projection of each region of the picture); ``reset`` deletes them.
+Three corrections follow, all numpy:
 
-1. Camera subspace (needs the model's linear head from the metadata). A
-   camera's false alarms differ from the training set's mean normal frame by
-   what is special about that camera: lighting, colour, bed, clutter. The marks'
-   deviations from that reference span a small subspace; the part of a new
-   frame's deviation that lies in it, no further than the marks themselves went,
-   is taken out where it pushes the logit towards "failure". What is new in a
-   frame, such as spaghetti, lies mostly outside that subspace and keeps its
-   score. Missed-failure marks act the same way in mirror image: their deviations
-   from the training set's mean failure frame (what makes this camera's failures
-   look unlike failures: darkness, distance) are taken out where they push the
-   logit towards "no failure". Each correction is capped at what its own marks
-   needed to reach ``margin`` past the threshold.
-2. Nearest marks (both kinds). A frame whose embedding is close (cosine) to a
+1. Regions (false alarms; needs the model's ``cells`` output and the head from
+   the metadata). A fixed camera's false alarms usually have a cause that sits in
+   one place of the picture: waste filament, a cable, a spool, glare on the bed.
+   Each region of a new frame is compared with the same region of the marked
+   frames, both taken relative to the training set's typical normal frame there;
+   a region that looks like a marked one (cosine >= ``cell_similarity_full``,
+   partly down to ``cell_similarity_floor``) is replaced by that typical normal
+   region before the head is applied again. Regions that look new, such as
+   spaghetti elsewhere on the bed, keep their evidence, so the camera's ranking
+   of real failures is kept instead of the whole camera being made less
+   sensitive. It only ever lowers a score.
+2. Missed-failure subspace (needs the head and the training set's mean failure
+   embedding). The marks' deviations from that mean (what makes this camera's
+   failures look unlike failures: darkness, distance) span a small subspace; the
+   part of a new frame's deviation inside it, no further than the marks went, is
+   taken out where it pushes the logit towards "no failure", capped at what the
+   marks needed to reach ``margin`` above the threshold.
+3. Nearest marks (both kinds). A frame whose embedding is close (cosine) to a
    marked one is pulled to the marked side of the threshold: fully at similarity
    >= ``similarity_full``, partly in between, not at all below ``similarity_floor``.
+   This clears the repeats of a marked scene.
 
 The parameters travel in the model metadata (``adaptation`` section), because
 they depend on the embedding the model produces.
@@ -37,8 +45,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: false-alarm marks also keep the frame's cells
 MAX_MARKS = 512
+MAX_CELL_MARKS = 64  # the region correction compares with the most recent false alarms
 
 
 class Feedback(enum.Enum):
@@ -56,51 +65,80 @@ def _vector(raw: object, name: str) -> NDArray[np.float32] | None:
         return None
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"adaptation.{name} must be a list of numbers")
-    vector = np.asarray(raw, dtype=np.float32)
+    try:
+        vector = np.asarray(raw, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"adaptation.{name} must be a list of numbers") from err
     if vector.ndim != 1 or not np.all(np.isfinite(vector)):
         raise ValueError(f"adaptation.{name} must be a flat list of finite numbers")
     return vector
+
+
+def _matrix(raw: object, name: str) -> NDArray[np.float32] | None:
+    if raw is None:
+        return None
+    try:
+        matrix = np.asarray(raw, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"adaptation.{name} must be a list of equal-length lists") from err
+    if matrix.ndim != 2 or not matrix.size or not np.all(np.isfinite(matrix)):
+        raise ValueError(f"adaptation.{name} must be a list of equal-length lists of numbers")
+    return matrix
 
 
 @dataclass(frozen=True, eq=False)
 class AdaptationParams:
     """How marks act on later frames.
 
-    ``head_weight`` and ``normal_reference`` (the model's linear head and the mean
-    embedding of the training set's normal frames) enable the subspace correction
-    of false alarms, ``failure_reference`` (the mean embedding of its failure
-    frames) that of missed failures; without them only the nearest-mark
-    correction applies. ``margin`` (logits) is how far past the threshold a
-    correction takes the marked frames.
+    ``head_weight`` is the head's output layer (on the embedding). With
+    ``head_bias`` (its first-layer bias) and ``cell_reference`` (the training
+    set's mean normal cell per region, regions x hidden) false-alarm marks
+    correct regions of later frames; with ``failure_reference`` (the mean
+    embedding of the training failures) missed-failure marks correct the camera's
+    subspace. Without them only the nearest-mark correction applies. ``margin``
+    (logits) is how far past the threshold a correction takes the marked frames.
     """
 
     similarity_floor: float = 0.6
     similarity_full: float = 0.8
     margin: float = 0.25
     max_directions: int = 16
+    cell_similarity_floor: float = 0.8
+    cell_similarity_full: float = 0.9
     head_weight: NDArray[np.float32] | None = None
-    normal_reference: NDArray[np.float32] | None = None
+    head_bias: NDArray[np.float32] | None = None
+    cell_reference: NDArray[np.float32] | None = None
     failure_reference: NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.similarity_floor < self.similarity_full <= 1.0:
             raise ValueError("need -1 <= similarity_floor < similarity_full <= 1")
+        if not -1.0 <= self.cell_similarity_floor < self.cell_similarity_full <= 1.0:
+            raise ValueError("need -1 <= cell_similarity_floor < cell_similarity_full <= 1")
         if self.margin < 0:
             raise ValueError("margin must be >= 0")
         if self.max_directions < 1:
             raise ValueError("max_directions must be >= 1")
-        if (self.head_weight is None) != (self.normal_reference is None):
-            raise ValueError("head_weight and normal_reference come together")
+        size = None if self.head_weight is None else self.head_weight.shape
+        if (self.head_bias is None) != (self.cell_reference is None):
+            raise ValueError("head_bias and cell_reference come together")
         if (
-            self.head_weight is not None
-            and self.normal_reference is not None
-            and self.head_weight.shape != self.normal_reference.shape
+            self.head_bias is not None
+            and self.cell_reference is not None
+            and (
+                size is None
+                or self.head_bias.shape != size
+                or self.cell_reference.shape[1:] != size
+            )
         ):
-            raise ValueError("head_weight and normal_reference differ in size")
-        if self.failure_reference is not None and (
-            self.head_weight is None or self.failure_reference.shape != self.head_weight.shape
-        ):
+            raise ValueError("head_bias and cell_reference need a head_weight of their size")
+        if self.failure_reference is not None and self.failure_reference.shape != size:
             raise ValueError("failure_reference needs a head_weight of the same size")
+
+    @property
+    def regions(self) -> int:
+        """How many regions the cell correction expects (0: it is off)."""
+        return 0 if self.cell_reference is None else int(self.cell_reference.shape[0])
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> AdaptationParams:
@@ -114,8 +152,15 @@ class AdaptationParams:
             similarity_full=float(raw.get("similarity_full", default.similarity_full)),
             margin=float(raw.get("margin", default.margin)),
             max_directions=int(raw.get("max_directions", default.max_directions)),
+            cell_similarity_floor=float(
+                raw.get("cell_similarity_floor", default.cell_similarity_floor)
+            ),
+            cell_similarity_full=float(
+                raw.get("cell_similarity_full", default.cell_similarity_full)
+            ),
             head_weight=_vector(raw.get("head_weight"), "head_weight"),
-            normal_reference=_vector(raw.get("normal_reference"), "normal_reference"),
+            head_bias=_vector(raw.get("head_bias"), "head_bias"),
+            cell_reference=_matrix(raw.get("cell_reference"), "cell_reference"),
             failure_reference=_vector(raw.get("failure_reference"), "failure_reference"),
         )
 
@@ -178,18 +223,25 @@ class CameraAdaptation:
         self._embeddings: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._labels: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
         self._logits: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
-        self._subspaces: dict[Feedback, _Subspace | None] = {}
+        # Cells of the most recent false-alarm marks, flattened (marks x regions*hidden).
+        self._cells: NDArray[np.float16] = np.zeros((0, 0), dtype=np.float16)
+        self._subspace: _Subspace | None = None
+        self._subspace_ready = False
+        self._cell_marks: NDArray[np.float32] | None = None  # unit deviations, cached
         if path.exists():
             self._load()
 
     # -- storage -------------------------------------------------------------
     def _load(self) -> None:
         with np.load(self.path, allow_pickle=False) as data:
-            if int(data["version"]) != STORE_VERSION:
+            version = int(data["version"])
+            if version not in (1, STORE_VERSION):
                 raise ValueError(f"{self.path}: unsupported adaptation store version")
             self._embeddings = np.asarray(data["embeddings"], dtype=np.float32)
             self._labels = np.asarray(data["labels"], dtype=np.int8)
             self._logits = np.asarray(data["logits"], dtype=np.float32)
+            if version >= 2:
+                self._cells = np.asarray(data["false_alarm_cells"], dtype=np.float16)
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +252,7 @@ class CameraAdaptation:
             embeddings=self._embeddings,
             labels=self._labels,
             logits=self._logits,
+            false_alarm_cells=self._cells,
         )
         tmp.replace(self.path)
 
@@ -214,14 +267,35 @@ class CameraAdaptation:
         """How many frames were marked as missed failures."""
         return int(np.count_nonzero(self._labels == 1))
 
+    def _cell_vector(self, cells: NDArray[np.floating[Any]] | None) -> NDArray[np.float32] | None:
+        """A frame's cells as a flat vector, or None when the region correction is off."""
+        reference = self.params.cell_reference
+        if cells is None or reference is None:
+            return None
+        flat = np.asarray(cells, dtype=np.float32).reshape(-1)
+        if flat.size != reference.size:
+            raise ValueError(
+                f"cells have {flat.size} values, the model metadata expects {reference.size}"
+            )
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("cells must be finite")
+        return flat
+
     def add(
-        self, embedding: NDArray[np.floating[Any]], base_logit: float, feedback: Feedback
+        self,
+        embedding: NDArray[np.floating[Any]],
+        base_logit: float,
+        feedback: Feedback,
+        cells: NDArray[np.floating[Any]] | None = None,
     ) -> None:
         """Record a mark and persist it; it applies from the next frame on."""
         _normalise(embedding)  # validates
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         if self._embeddings.size and self._embeddings.shape[1] != vector.size:
             raise ValueError("embedding size differs from the stored marks (model changed?)")
+        flat = self._cell_vector(cells) if feedback is Feedback.FALSE_ALARM else None
+        if flat is not None and self._cells.size and self._cells.shape[1] != flat.size:
+            raise ValueError("cell size differs from the stored marks (model changed?)")
         label = np.int8(_LABEL[feedback])
         self._embeddings = np.vstack([self._embeddings.reshape(-1, vector.size), vector])
         self._labels = np.append(self._labels, label).astype(np.int8)
@@ -230,7 +304,10 @@ class CameraAdaptation:
             self._embeddings = self._embeddings[-MAX_MARKS:]
             self._labels = self._labels[-MAX_MARKS:]
             self._logits = self._logits[-MAX_MARKS:]
-        self._subspaces.clear()
+        if flat is not None:
+            rows = self._cells.reshape(-1, flat.size)
+            self._cells = np.vstack([rows, flat.astype(np.float16)])[-MAX_CELL_MARKS:]
+        self._forget_cache()
         self._save()
 
     def reset(self) -> None:
@@ -238,44 +315,82 @@ class CameraAdaptation:
         self._embeddings = np.zeros((0, 0), dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int8)
         self._logits = np.zeros(0, dtype=np.float32)
-        self._subspaces.clear()
+        self._cells = np.zeros((0, 0), dtype=np.float16)
+        self._forget_cache()
         self.path.unlink(missing_ok=True)
 
+    def _forget_cache(self) -> None:
+        self._subspace = None
+        self._subspace_ready = False
+        self._cell_marks = None
+
     # -- correction ----------------------------------------------------------
-    def _reference(self, kind: Feedback) -> NDArray[np.float32] | None:
-        p = self.params
-        return p.normal_reference if kind is Feedback.FALSE_ALARM else p.failure_reference
+    def _deviations(self, flat: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Cells minus the typical normal cell of each region (regions x hidden)."""
+        reference = self.params.cell_reference
+        assert reference is not None
+        deviations: NDArray[np.float32] = flat.reshape(reference.shape) - reference
+        return deviations
 
-    def _camera_subspace(self, kind: Feedback) -> _Subspace | None:
-        p = self.params
-        reference = self._reference(kind)
-        if p.head_weight is None or reference is None:
-            return None
-        if kind not in self._subspaces:
-            marks = self._embeddings[self._labels == _LABEL[kind]]
-            self._subspaces[kind] = (
-                None
-                if marks.size == 0 or marks.shape[1] != p.head_weight.size
-                else _Subspace.fit(marks[-4 * p.max_directions :] - reference, p.max_directions)
-            )
-        return self._subspaces[kind]
+    @staticmethod
+    def _unit_rows(x: NDArray[np.float32]) -> NDArray[np.float32]:
+        norms = np.linalg.norm(x, axis=-1, keepdims=True)
+        out: NDArray[np.float32] = (x / np.maximum(norms, 1e-6)).astype(np.float32)
+        return out
 
-    def _subspace_shift(self, kind: Feedback, embedding: NDArray[np.float32]) -> float:
-        """How far the marks of ``kind`` move this frame's logit (<= 0 for false alarms)."""
-        subspace = self._camera_subspace(kind)
-        reference = self._reference(kind)
-        if subspace is None or reference is None or self.params.head_weight is None:
+    def _region_shift(self, cells: NDArray[np.floating[Any]] | None) -> float:
+        """How far the false-alarm marks lower this frame's logit through its regions (<= 0)."""
+        p = self.params
+        flat = self._cell_vector(cells)
+        if flat is None or not self._cells.size or p.head_bias is None or p.head_weight is None:
             return 0.0
-        removed = subspace.explained(embedding - reference)
-        contribution = float(self.params.head_weight @ removed)
-        logits = self._logits[self._labels == _LABEL[kind]]
-        t, m = self._threshold_logit, self.params.margin
-        # Never more than the marks themselves needed to get margin past the threshold:
-        # a frame far beyond every mark keeps part of its lead.
-        if kind is Feedback.FALSE_ALARM:
-            cap = max(0.0, float(logits.max()) - (t - m))
-            return -min(cap, max(0.0, contribution))
-        cap = max(0.0, (t + m) - float(logits.min()))
+        if self._cell_marks is None:
+            marks = self._cells.astype(np.float32)
+            self._cell_marks = np.stack([self._unit_rows(self._deviations(m)) for m in marks])
+        frame = flat.reshape(p.regions, -1)
+        deviation = self._deviations(flat)
+        # Per region: the best cosine with the same region of any marked frame.
+        similarity = np.einsum("mrh,rh->mr", self._cell_marks, self._unit_rows(deviation)).max(
+            axis=0
+        )
+        span = p.cell_similarity_full - p.cell_similarity_floor
+        weight = np.clip((similarity - p.cell_similarity_floor) / span, 0.0, 1.0)
+        if not weight.any():
+            return 0.0
+        before = np.maximum(frame.mean(axis=0) + p.head_bias, 0.0)
+        replaced = frame - weight[:, None].astype(np.float32) * deviation
+        after = np.maximum(replaced.mean(axis=0) + p.head_bias, 0.0)
+        return min(0.0, float(p.head_weight @ (after - before)))
+
+    def _missed_failure_subspace(self) -> _Subspace | None:
+        p = self.params
+        if not self._subspace_ready:
+            marks = self._embeddings[self._labels == _LABEL[Feedback.MISSED_FAILURE]]
+            self._subspace = (
+                None
+                if p.head_weight is None
+                or p.failure_reference is None
+                or marks.size == 0
+                or marks.shape[1] != p.head_weight.size
+                else _Subspace.fit(
+                    marks[-4 * p.max_directions :] - p.failure_reference, p.max_directions
+                )
+            )
+            self._subspace_ready = True
+        return self._subspace
+
+    def _subspace_shift(self, embedding: NDArray[np.float32]) -> float:
+        """How far the missed-failure marks raise this frame's logit (>= 0)."""
+        subspace = self._missed_failure_subspace()
+        p = self.params
+        if subspace is None or p.failure_reference is None or p.head_weight is None:
+            return 0.0
+        removed = subspace.explained(embedding - p.failure_reference)
+        contribution = float(p.head_weight @ removed)
+        logits = self._logits[self._labels == _LABEL[Feedback.MISSED_FAILURE]]
+        # Never more than the marks themselves needed to get margin above the threshold:
+        # a frame far below every mark stays below.
+        cap = max(0.0, (self._threshold_logit + p.margin) - float(logits.min()))
         return min(cap, max(0.0, -contribution))
 
     def _weights(self, embedding: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
@@ -287,14 +402,17 @@ class CameraAdaptation:
         weights: NDArray[np.float32] = np.clip(ramp, 0.0, 1.0).astype(np.float32)
         return weights
 
-    def adjust_logit(self, base_logit: float, embedding: NDArray[np.floating[Any]]) -> float:
-        """The corrected logit of a frame given its base logit and embedding."""
+    def adjust_logit(
+        self,
+        base_logit: float,
+        embedding: NDArray[np.floating[Any]],
+        cells: NDArray[np.floating[Any]] | None = None,
+    ) -> float:
+        """The corrected logit of a frame given its base logit, embedding and cells."""
         if self._labels.size == 0:
             return base_logit
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        value = base_logit
-        for kind in Feedback:
-            value += self._subspace_shift(kind, vector)
+        value = base_logit + self._region_shift(cells) + self._subspace_shift(vector)
         weights = self._weights(embedding)
         negative = weights[self._labels == 0]
         positive = weights[self._labels == 1]
@@ -308,10 +426,15 @@ class CameraAdaptation:
             return value + push * max(0.0, (t + m) - value)
         return value
 
-    def adjust_score(self, base_score: float, embedding: NDArray[np.floating[Any]]) -> float:
+    def adjust_score(
+        self,
+        base_score: float,
+        embedding: NDArray[np.floating[Any]],
+        cells: NDArray[np.floating[Any]] | None = None,
+    ) -> float:
         """Like ``adjust_logit`` but on probabilities."""
         p = min(max(base_score, 1e-7), 1.0 - 1e-7)
-        value = self.adjust_logit(math.log(p / (1.0 - p)), embedding)
+        value = self.adjust_logit(math.log(p / (1.0 - p)), embedding, cells)
         if value >= 0:
             return 1.0 / (1.0 + math.exp(-value))
         z = math.exp(value)

@@ -46,7 +46,7 @@ class Detector:
     def detect(self, camera_id: str, source: ImageSource) -> CameraDetection:
         """Score one frame of ``camera_id`` with that camera's correction applied."""
         base = self.model.predict(source, threshold=self.threshold)
-        adapted = self.store.camera(camera_id).adjust_logit(base.logit, base.embedding)
+        adapted = self.store.camera(camera_id).adjust_logit(base.logit, base.embedding, base.cells)
         # Unchanged frames keep the model's own score (no float32 round trip via the logit).
         score = base.score if adapted == base.logit else sigmoid(adapted)
         return CameraDetection(
@@ -59,7 +59,8 @@ class Detector:
 
     def mark(self, result: CameraDetection, feedback: Feedback) -> None:
         """Record the user's verdict on a frame scored earlier."""
-        self.store.camera(result.camera_id).add(result.base.embedding, result.base.logit, feedback)
+        base = result.base
+        self.store.camera(result.camera_id).add(base.embedding, base.logit, feedback, base.cells)
 
     def reset(self, camera_id: str) -> None:
         """Drop every mark of a camera."""

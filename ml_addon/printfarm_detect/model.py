@@ -23,6 +23,7 @@ from .preprocess import (
 
 MODEL_ENV = "PRINTFARM_MODEL"
 OUTPUT_NAMES = ("score", "logit", "embedding", "spatial_map")
+CELLS_OUTPUT = "cells"  # optional: per-region projections for the region correction
 
 
 def default_model_path() -> Path:
@@ -54,7 +55,8 @@ class Detection:
     ``score`` is the failure probability, ``failure`` compares it with the
     threshold in use, ``embedding`` is the L2-normalised feature vector used for
     per-camera adaptation and ``spatial_map`` a coarse grid (rows x cols) of
-    per-region failure probabilities for drawing evidence.
+    per-region failure probabilities for drawing evidence. ``cells`` (regions x
+    hidden, when the model has that output) feeds the per-camera region correction.
     """
 
     score: float
@@ -63,6 +65,7 @@ class Detection:
     threshold: float
     embedding: NDArray[np.float32]
     spatial_map: NDArray[np.float32]
+    cells: NDArray[np.float32] | None = None
 
 
 def read_metadata(session: ort.InferenceSession) -> dict[str, Any]:
@@ -108,14 +111,35 @@ class FailureModel:
         missing = [n for n in OUTPUT_NAMES if n not in names]
         if missing:
             raise ModelFormatError(f"model lacks outputs {missing}")
+        self._outputs = list(OUTPUT_NAMES) + ([CELLS_OUTPUT] if CELLS_OUTPUT in names else [])
 
     def run(
         self, batch: NDArray[np.float32]
     ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
         """Raw outputs for a preprocessed NCHW batch: score, logit, embedding, map."""
-        outputs = self._session.run(list(OUTPUT_NAMES), {self._input_name: batch})
-        score, logit_, embedding, spatial = (np.asarray(o, dtype=np.float32) for o in outputs)
+        score, logit_, embedding, spatial, _ = self.run_all(batch)
         return score, logit_, embedding, spatial
+
+    def run_all(
+        self, batch: NDArray[np.float32]
+    ) -> tuple[
+        NDArray[np.float32],
+        NDArray[np.float32],
+        NDArray[np.float32],
+        NDArray[np.float32],
+        NDArray[np.float32] | None,
+    ]:
+        """Like ``run``, plus the per-region ``cells`` (None if the model lacks them)."""
+        outputs = [
+            np.asarray(o, dtype=np.float32)
+            for o in self._session.run(self._outputs, {self._input_name: batch})
+        ]
+        cells = (
+            outputs[4].reshape(outputs[4].shape[0], -1, outputs[4].shape[-1])
+            if len(outputs) > 4
+            else None
+        )
+        return outputs[0], outputs[1], outputs[2], outputs[3], cells
 
     def predict(self, source: ImageSource, *, threshold: float | None = None) -> Detection:
         """Score one frame (path, bytes, file object or PIL image)."""
@@ -127,7 +151,7 @@ class FailureModel:
         """Score one already preprocessed frame (a 1xCxHxW batch)."""
         if batch.ndim != 4 or batch.shape[0] != 1:
             raise ValueError("predict_tensor expects a batch of exactly one frame")
-        score, logit_, embedding, spatial = self.run(batch)
+        score, logit_, embedding, spatial, cells = self.run_all(batch)
         limit = self.threshold if threshold is None else threshold
         value = float(score.reshape(-1)[0])
         return Detection(
@@ -137,4 +161,5 @@ class FailureModel:
             threshold=limit,
             embedding=embedding[0],
             spatial_map=spatial[0],
+            cells=None if cells is None else cells[0],
         )

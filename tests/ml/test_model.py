@@ -37,3 +37,21 @@ def test_spatial_map_shows_more_evidence_on_failures(
     normal = [float(model.predict(p).spatial_map.max()) for p in normal_frames]
     failure = [float(model.predict(p).spatial_map.max()) for p in failure_frames]
     assert min(failure) > max(normal)
+
+
+def test_cells_rebuild_the_logit_as_the_metadata_says(
+    model: FailureModel, normal_frames: list[Path], failure_frames: list[Path]
+) -> None:
+    """The head on the mean of the cells (plus the first-layer bias) is the model's logit."""
+    params = AdaptationParams.from_metadata(model.metadata)
+    assert params.head_weight is not None
+    assert params.head_bias is not None
+    assert params.cell_reference is not None
+    offsets = []
+    for path in normal_frames + failure_frames:
+        result = model.predict(path)
+        assert result.cells is not None
+        assert result.cells.shape == params.cell_reference.shape
+        hidden = np.maximum(result.cells.mean(axis=0) + params.head_bias, 0.0)
+        offsets.append(result.logit - float(params.head_weight @ hidden))
+    assert max(offsets) - min(offsets) < 1e-3
