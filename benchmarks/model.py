@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 import platform
 import statistics
+import tempfile
 import time
 from typing import Any
 
@@ -53,8 +54,6 @@ def _stats(samples_s: list[float]) -> dict[str, float]:
 
 def _adaptation_ms(model: FailureModel, jpeg: bytes, iterations: int) -> float:
     """Median cost of the per-camera correction of one frame (marks loaded, cells given)."""
-    import tempfile
-
     frame = model.predict(jpeg)
     params = AdaptationParams.from_metadata(model.metadata)
     with tempfile.TemporaryDirectory() as tmp:

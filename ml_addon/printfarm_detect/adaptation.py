@@ -225,11 +225,12 @@ class CameraAdaptation:
         self._logits: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         # Cells of the most recent false-alarm marks, flattened (marks x regions*hidden).
         self._cells: NDArray[np.float16] = np.zeros((0, 0), dtype=np.float16)
-        self._subspace: _Subspace | None = None
-        self._subspace_ready = False
-        self._cell_marks: NDArray[np.float32] | None = None  # unit deviations, cached
+        # Derived from the marks whenever they change (see _derive).
+        self._subspace: _Subspace | None = None  # of the missed-failure marks
+        self._cell_marks: NDArray[np.float32] | None = None  # unit deviations of the cells
         if path.exists():
             self._load()
+        self._derive()
 
     # -- storage -------------------------------------------------------------
     def _load(self) -> None:
@@ -307,7 +308,7 @@ class CameraAdaptation:
         if flat is not None:
             rows = self._cells.reshape(-1, flat.size)
             self._cells = np.vstack([rows, flat.astype(np.float16)])[-MAX_CELL_MARKS:]
-        self._forget_cache()
+        self._derive()
         self._save()
 
     def reset(self) -> None:
@@ -316,20 +317,35 @@ class CameraAdaptation:
         self._labels = np.zeros(0, dtype=np.int8)
         self._logits = np.zeros(0, dtype=np.float32)
         self._cells = np.zeros((0, 0), dtype=np.float16)
-        self._forget_cache()
+        self._derive()
         self.path.unlink(missing_ok=True)
 
-    def _forget_cache(self) -> None:
-        self._subspace = None
-        self._subspace_ready = False
-        self._cell_marks = None
+    def _derive(self) -> None:
+        """What the corrections need from the marks, computed once per change of the marks."""
+        p = self.params
+        missed = self._embeddings[self._labels == _LABEL[Feedback.MISSED_FAILURE]]
+        self._subspace = (
+            _Subspace.fit(missed[-4 * p.max_directions :] - p.failure_reference, p.max_directions)
+            if p.head_weight is not None
+            and p.failure_reference is not None
+            and missed.size
+            and missed.shape[1] == p.head_weight.size
+            else None
+        )
+        self._cell_marks = (
+            self._unit_rows(self._deviations(self._cells.astype(np.float32)))
+            if p.cell_reference is not None
+            and self._cells.size
+            and self._cells.shape[1] == p.cell_reference.size
+            else None
+        )
 
     # -- correction ----------------------------------------------------------
     def _deviations(self, flat: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Cells minus the typical normal cell of each region (regions x hidden)."""
+        """Cells minus the typical normal cell of each region (frames x regions x hidden)."""
         reference = self.params.cell_reference
         assert reference is not None
-        deviations: NDArray[np.float32] = flat.reshape(reference.shape) - reference
+        deviations: NDArray[np.float32] = flat.reshape(-1, *reference.shape) - reference
         return deviations
 
     @staticmethod
@@ -342,17 +358,13 @@ class CameraAdaptation:
         """How far the false-alarm marks lower this frame's logit through its regions (<= 0)."""
         p = self.params
         flat = self._cell_vector(cells)
-        if flat is None or not self._cells.size or p.head_bias is None or p.head_weight is None:
+        marks = self._cell_marks
+        if flat is None or marks is None or p.head_bias is None or p.head_weight is None:
             return 0.0
-        if self._cell_marks is None:
-            marks = self._cells.astype(np.float32)
-            self._cell_marks = np.stack([self._unit_rows(self._deviations(m)) for m in marks])
         frame = flat.reshape(p.regions, -1)
-        deviation = self._deviations(flat)
+        deviation = self._deviations(flat)[0]
         # Per region: the best cosine with the same region of any marked frame.
-        similarity = np.einsum("mrh,rh->mr", self._cell_marks, self._unit_rows(deviation)).max(
-            axis=0
-        )
+        similarity = np.einsum("mrh,rh->mr", marks, self._unit_rows(deviation)).max(axis=0)
         span = p.cell_similarity_full - p.cell_similarity_floor
         weight = np.clip((similarity - p.cell_similarity_floor) / span, 0.0, 1.0)
         if not weight.any():
@@ -362,26 +374,9 @@ class CameraAdaptation:
         after = np.maximum(replaced.mean(axis=0) + p.head_bias, 0.0)
         return min(0.0, float(p.head_weight @ (after - before)))
 
-    def _missed_failure_subspace(self) -> _Subspace | None:
-        p = self.params
-        if not self._subspace_ready:
-            marks = self._embeddings[self._labels == _LABEL[Feedback.MISSED_FAILURE]]
-            self._subspace = (
-                None
-                if p.head_weight is None
-                or p.failure_reference is None
-                or marks.size == 0
-                or marks.shape[1] != p.head_weight.size
-                else _Subspace.fit(
-                    marks[-4 * p.max_directions :] - p.failure_reference, p.max_directions
-                )
-            )
-            self._subspace_ready = True
-        return self._subspace
-
     def _subspace_shift(self, embedding: NDArray[np.float32]) -> float:
         """How far the missed-failure marks raise this frame's logit (>= 0)."""
-        subspace = self._missed_failure_subspace()
+        subspace = self._subspace
         p = self.params
         if subspace is None or p.failure_reference is None or p.head_weight is None:
             return 0.0

@@ -115,13 +115,6 @@ class FailureModel:
 
     def run(
         self, batch: NDArray[np.float32]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
-        """Raw outputs for a preprocessed NCHW batch: score, logit, embedding, map."""
-        score, logit_, embedding, spatial, _ = self.run_all(batch)
-        return score, logit_, embedding, spatial
-
-    def run_all(
-        self, batch: NDArray[np.float32]
     ) -> tuple[
         NDArray[np.float32],
         NDArray[np.float32],
@@ -129,17 +122,16 @@ class FailureModel:
         NDArray[np.float32],
         NDArray[np.float32] | None,
     ]:
-        """Like ``run``, plus the per-region ``cells`` (None if the model lacks them)."""
-        outputs = [
+        """Raw outputs for a preprocessed NCHW batch: score, logit, embedding, map, cells.
+
+        ``cells`` is N x regions x hidden, or None if the model lacks that output.
+        """
+        score, logit_, embedding, spatial, *rest = (
             np.asarray(o, dtype=np.float32)
             for o in self._session.run(self._outputs, {self._input_name: batch})
-        ]
-        cells = (
-            outputs[4].reshape(outputs[4].shape[0], -1, outputs[4].shape[-1])
-            if len(outputs) > 4
-            else None
         )
-        return outputs[0], outputs[1], outputs[2], outputs[3], cells
+        cells = rest[0].reshape(rest[0].shape[0], -1, rest[0].shape[-1]) if rest else None
+        return score, logit_, embedding, spatial, cells
 
     def predict(self, source: ImageSource, *, threshold: float | None = None) -> Detection:
         """Score one frame (path, bytes, file object or PIL image)."""
@@ -151,7 +143,7 @@ class FailureModel:
         """Score one already preprocessed frame (a 1xCxHxW batch)."""
         if batch.ndim != 4 or batch.shape[0] != 1:
             raise ValueError("predict_tensor expects a batch of exactly one frame")
-        score, logit_, embedding, spatial, cells = self.run_all(batch)
+        score, logit_, embedding, spatial, cells = self.run(batch)
         limit = self.threshold if threshold is None else threshold
         value = float(score.reshape(-1)[0])
         return Detection(

@@ -725,6 +725,9 @@ def main() -> None:
             out[sel] = h.logit(rows[sel])
         return out
 
+    # Each fold's head with the adaptation parameters of that fold's training frames.
+    fold_params = [params_for(h, folds != fold) for fold, h in enumerate(heads)]
+
     def experiment(
         rows: np.ndarray,
         maps: np.ndarray,
@@ -742,7 +745,7 @@ def main() -> None:
                     labels[camera_idx][sel],
                     groups_of[camera_idx][sel],
                     threshold_p,
-                    params_for(h, folds != fold),
+                    fold_params[fold],
                     marks=5,
                     trials=20,
                     seed=args.seed + fold,
