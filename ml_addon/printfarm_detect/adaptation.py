@@ -10,12 +10,17 @@ Three corrections follow, all numpy:
    the metadata). A fixed camera's false alarms usually have a cause that sits in
    one place of the picture: waste filament, a cable, a spool, glare on the bed.
    Each region of a new frame is compared with the same region of the marked
-   frames, both taken relative to the training set's typical normal frame there;
-   a region that looks like a marked one (cosine >= ``cell_similarity_full``,
-   partly down to ``cell_similarity_floor``) is replaced by that typical normal
-   region before the head is applied again. Regions that look new, such as
-   spaghetti elsewhere on the bed, keep their evidence, so the camera's ranking
-   of real failures is kept instead of the whole camera being made less
+   frames, both taken relative to the training set's typical normal frame there.
+   A region that looks like a marked one (cosine >= ``cell_similarity_full``,
+   partly down to ``cell_similarity_floor``) is left out of the pooled picture,
+   and the head sees the mean of the other regions. Where the marks agree with
+   one another about a region (mean pairwise cosine of their deviations from
+   ``cell_agreement_floor`` to ``cell_agreement_full``), the marks' common
+   direction is also taken out of that region of the new frame, as far as the
+   frame shows it: this catches regions the cause only partly covers, whose
+   other content differs from frame to frame. Regions that look new, such as
+   spaghetti elsewhere on the bed, keep their full weight, so the camera's
+   ranking of real failures is kept instead of the whole camera being made less
    sensitive. It only ever lowers a score.
 2. Missed-failure subspace (needs the head and the training set's mean failure
    embedding). The marks' deviations from that mean (what makes this camera's
@@ -93,7 +98,8 @@ class AdaptationParams:
     ``head_weight`` is the head's output layer (on the embedding). With
     ``head_bias`` (its first-layer bias) and ``cell_reference`` (the training
     set's mean normal cell per region, regions x hidden) false-alarm marks
-    correct regions of later frames; with ``failure_reference`` (the mean
+    correct regions of later frames (``cell_similarity_*``: when a region matches
+    a marked one, ``cell_agreement_*``: when the marks agree about a region); with ``failure_reference`` (the mean
     embedding of the training failures) missed-failure marks correct the camera's
     subspace. Without them only the nearest-mark correction applies. ``margin``
     (logits) is how far past the threshold a correction takes the marked frames.
@@ -103,8 +109,10 @@ class AdaptationParams:
     similarity_full: float = 0.8
     margin: float = 0.25
     max_directions: int = 16
-    cell_similarity_floor: float = 0.8
+    cell_similarity_floor: float = 0.75
     cell_similarity_full: float = 0.9
+    cell_agreement_floor: float = 0.6
+    cell_agreement_full: float = 0.9
     head_weight: NDArray[np.float32] | None = None
     head_bias: NDArray[np.float32] | None = None
     cell_reference: NDArray[np.float32] | None = None
@@ -115,6 +123,8 @@ class AdaptationParams:
             raise ValueError("need -1 <= similarity_floor < similarity_full <= 1")
         if not -1.0 <= self.cell_similarity_floor < self.cell_similarity_full <= 1.0:
             raise ValueError("need -1 <= cell_similarity_floor < cell_similarity_full <= 1")
+        if not -1.0 <= self.cell_agreement_floor < self.cell_agreement_full <= 1.0:
+            raise ValueError("need -1 <= cell_agreement_floor < cell_agreement_full <= 1")
         if self.margin < 0:
             raise ValueError("margin must be >= 0")
         if self.max_directions < 1:
@@ -158,6 +168,10 @@ class AdaptationParams:
             cell_similarity_full=float(
                 raw.get("cell_similarity_full", default.cell_similarity_full)
             ),
+            cell_agreement_floor=float(
+                raw.get("cell_agreement_floor", default.cell_agreement_floor)
+            ),
+            cell_agreement_full=float(raw.get("cell_agreement_full", default.cell_agreement_full)),
             head_weight=_vector(raw.get("head_weight"), "head_weight"),
             head_bias=_vector(raw.get("head_bias"), "head_bias"),
             cell_reference=_matrix(raw.get("cell_reference"), "cell_reference"),
@@ -228,6 +242,8 @@ class CameraAdaptation:
         # Derived from the marks whenever they change (see _derive).
         self._subspace: _Subspace | None = None  # of the missed-failure marks
         self._cell_marks: NDArray[np.float32] | None = None  # unit deviations of the cells
+        self._cell_direction: NDArray[np.float32] | None = None  # marks' common one, per region
+        self._cell_agreement: NDArray[np.float32] | None = None  # how much to trust it (0..1)
         if path.exists():
             self._load()
         self._derive()
@@ -339,6 +355,16 @@ class CameraAdaptation:
             and self._cells.shape[1] == p.cell_reference.size
             else None
         )
+        self._cell_direction = self._cell_agreement = None
+        marks = self._cell_marks
+        if marks is not None and marks.shape[0] >= 2:
+            n = marks.shape[0]
+            total = marks.sum(axis=0)  # regions x hidden
+            # Mean pairwise cosine of the marks in each region: 1 when they all agree.
+            agreement = ((total * total).sum(axis=1) - n) / (n * (n - 1))
+            span = p.cell_agreement_full - p.cell_agreement_floor
+            self._cell_agreement = np.clip((agreement - p.cell_agreement_floor) / span, 0.0, 1.0)
+            self._cell_direction = self._unit_rows(total)
 
     # -- correction ----------------------------------------------------------
     def _deviations(self, flat: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -359,19 +385,33 @@ class CameraAdaptation:
         p = self.params
         flat = self._cell_vector(cells)
         marks = self._cell_marks
-        if flat is None or marks is None or p.head_bias is None or p.head_weight is None:
+        if (
+            flat is None
+            or marks is None
+            or p.head_bias is None
+            or p.head_weight is None
+            or p.cell_reference is None
+        ):
             return 0.0
         frame = flat.reshape(p.regions, -1)
         deviation = self._deviations(flat)[0]
         # Per region: the best cosine with the same region of any marked frame.
         similarity = np.einsum("mrh,rh->mr", marks, self._unit_rows(deviation)).max(axis=0)
         span = p.cell_similarity_full - p.cell_similarity_floor
-        weight = np.clip((similarity - p.cell_similarity_floor) / span, 0.0, 1.0)
-        if not weight.any():
+        keep = 1.0 - np.clip((similarity - p.cell_similarity_floor) / span, 0.0, 1.0)
+        corrected = frame
+        if self._cell_direction is not None and self._cell_agreement is not None:
+            shown = np.maximum((deviation * self._cell_direction).sum(axis=1), 0.0)
+            corrected = frame - (self._cell_agreement * shown)[:, None] * self._cell_direction
+        if keep.min() >= 1.0 and corrected is frame:
             return 0.0
+        kept = float(keep.sum())
+        pooled = (keep[:, None] * corrected).sum(axis=0)
+        if kept < 1.0:  # (almost) every region is a known false alarm: typical normal fills in
+            pooled = pooled + (1.0 - kept) * p.cell_reference.mean(axis=0)
+            kept = 1.0
         before = np.maximum(frame.mean(axis=0) + p.head_bias, 0.0)
-        replaced = frame - weight[:, None].astype(np.float32) * deviation
-        after = np.maximum(replaced.mean(axis=0) + p.head_bias, 0.0)
+        after = np.maximum(pooled / kept + p.head_bias, 0.0)
         return min(0.0, float(p.head_weight @ (after - before)))
 
     def _subspace_shift(self, embedding: NDArray[np.float32]) -> float:

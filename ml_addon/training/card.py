@@ -23,6 +23,19 @@ def num(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def kept_share(e: dict[str, Any]) -> float | None:
+    """Share of the base model's own detections still flagged after marking."""
+    total = e.get("detections_mean")
+    return None if not total else float(e["detections_kept_mean"]) / float(total)
+
+
+def kept_text(e: dict[str, Any]) -> str:
+    share = kept_share(e)
+    if share is None:
+        return "-"
+    return f"{pct(share)} ({e['detections_kept_mean']:.1f} of {e['detections_mean']:.1f})"
+
+
 def confusion_table(c: dict[str, int]) -> list[str]:
     return [
         "| | flagged | not flagged |",
@@ -315,12 +328,16 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         "   set's typical normal frame in that region (in the metadata). A region whose cosine with"
     )
     add(
-        f"   a marked one is >= {p['cell_similarity_full']:g} is replaced by that typical region (partly from"
+        f"   a marked one is >= {p['cell_similarity_full']:g} (partly from {p['cell_similarity_floor']:g}) is left out of the pooled picture, and"
     )
+    add("   the head sees the mean of the other regions. Where the marks agree with one another about")
     add(
-        f"   {p['cell_similarity_floor']:g}) and the head is applied again. Regions that look new, such as"
+        f"   a region (mean pairwise cosine from {p.get('cell_agreement_floor', 1):g}, fully at {p.get('cell_agreement_full', 1):g}), their common direction"
     )
-    add("   spaghetti elsewhere on the bed, keep their evidence. It only ever lowers a score.")
+    add("   is also taken out of that region of the new frame, as far as the frame shows it: that")
+    add("   catches regions the cause only partly covers, whose other content changes from frame")
+    add("   to frame. Regions that look new, such as spaghetti elsewhere on the bed, keep their")
+    add("   evidence. It only ever lowers a score.")
     add(
         "2. **Missed-failure subspace.** The marks' deviations from the training set's mean failure"
     )
@@ -359,11 +376,16 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("  frames *without* the camera's look, at the same number of false alarms: what a perfect")
     add("  correction would give back. On those cameras part of the recall before marking is the")
     add("  look itself: a frame with waste filament in view is flagged whether or not it fails.")
+    add('- "detections kept": of the failure frames the base model flags for their own sake (on the')
+    add("  clean camera for the simulated ones, before marking for the printer camera as is), the")
+    add("  share still flagged after marking. This is the recall on real failures that the marks")
+    add("  must not cost; a simulated camera's recall before marking also counts failures flagged")
+    add("  only because of the camera's look.")
     add("")
     add(
-        "| camera | normal / failure frames | false alarms before | false alarms after | recall before | recall after (mean / worst draw) | threshold move | clean camera | AUROC before / after |"
+        "| camera | normal / failure frames | false alarms before | false alarms after | recall before | recall after (mean / worst draw) | threshold move | clean camera | detections kept | AUROC before / after |"
     )
-    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     sensitive = "threshold lowered until 20 % of its normal frames are flagged"
     cluttered = "simulated cluttered camera (the same tangle of waste filament in the upper right of every frame, JPEG 70)"
     other = "simulated other camera (green cast, low contrast, vignette, timestamp bar, JPEG 30)"
@@ -385,7 +407,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         if "false_alarms_after_mean" not in e:
             add(
                 f"| {names.get(key, key)} | {e['normal_frames']} / {e['failure_frames']} "
-                f"| {e['false_alarms_before']} | - | {pct(e['recall_before'])} | - ({e.get('note', '')}) | - | - | - |"
+                f"| {e['false_alarms_before']} | - | {pct(e['recall_before'])} | - ({e.get('note', '')}) | - | - | - | - |"
             )
             continue
         before_recall = e.get("recall_before_excluding_marked", e["recall_before"])
@@ -395,6 +417,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
             f"| {pct(before_recall)} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} "
             f"| {pct(e.get('recall_threshold_move_mean'))} "
             f"| {pct(e.get('recall_clean_camera_mean')) if 'recall_clean_camera_mean' in e else '-'} "
+            f"| {kept_text(e)} "
             f"| {num(e.get('auroc_before'))} / {num(e.get('auroc_after_mean'))} |"
         )
     add("")
@@ -415,13 +438,17 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         before_recall = e.get("recall_before_excluding_marked", e["recall_before"])
         lost = before_recall - e["recall_after_mean"]
         ok = removed >= 0.7 and lost <= 0.05
+        kept = kept_share(e)
+        ok_kept = kept is not None and removed >= 0.7 and kept >= 0.95
         clean = e.get("recall_clean_camera_mean")
         add(
             f"- {names.get(key, key).split(' (')[0]}: {100 * removed:.0f} % of the false alarms removed, "
             f"recall {pct(before_recall)} -> {pct(e['recall_after_mean'])} "
             f"(threshold move: {pct(e.get('recall_threshold_move_mean'))}"
             + (f"; clean camera: {pct(clean)}" if clean is not None else "")
-            + f"): issue target (>= 70 % removed, <= 5 points of recall lost) {'met' if ok else '**not met**'}."
+            + f"), detections kept {pct(kept)}. Issue target read on recall before marking"
+            f" (>= 70 % removed, <= 5 points lost): {'met' if ok else '**not met**'}; read on the"
+            f" model's own detections (>= 70 % removed, >= 95 % kept): {'met' if ok_kept else '**not met**'}."
         )
     add("")
     for line in ADAPTATION_FINDINGS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,10 @@ def test_bad_inputs_are_rejected(tmp_path: Path) -> None:
         camera.add(np.ones(9), 1.0, Feedback.FALSE_ALARM)
     with pytest.raises(ValueError, match="similarity_floor"):
         AdaptationParams(similarity_floor=0.9, similarity_full=0.8)
+    with pytest.raises(ValueError, match="cell_similarity_floor"):
+        AdaptationParams(cell_similarity_floor=0.9, cell_similarity_full=0.9)
+    with pytest.raises(ValueError, match="cell_agreement_floor"):
+        AdaptationParams(cell_agreement_floor=0.95, cell_agreement_full=0.9)
 
 
 def test_store_keeps_cameras_apart_with_safe_file_names(tmp_path: Path) -> None:
@@ -240,8 +245,10 @@ def _region_params(weight: NDArray[np.float32]) -> AdaptationParams:
     return AdaptationParams(
         similarity_floor=0.9998,
         similarity_full=0.9999,  # the nearest-mark correction stays out of these tests
-        cell_similarity_floor=0.8,
+        cell_similarity_floor=0.75,
         cell_similarity_full=0.9,
+        cell_agreement_floor=0.6,
+        cell_agreement_full=0.9,
         head_weight=weight,
         head_bias=np.zeros(HIDDEN, dtype=np.float32),
         cell_reference=np.zeros((REGIONS, HIDDEN), dtype=np.float32),
@@ -289,6 +296,53 @@ def test_false_alarm_marks_clear_what_sits_in_one_place_but_keep_new_evidence(
     cells = np.zeros((REGIONS, HIDDEN))
     cells[0] = -tangle  # the mark's look, negated: cosine -1
     assert camera.adjust_logit(-1.0, rng.normal(size=HIDDEN), cells) == -1.0
+
+
+@pytest.mark.parametrize("agreement", [True, False])
+def test_a_cause_that_only_partly_covers_regions_is_taken_out_where_the_marks_agree(
+    tmp_path: Path, agreement: bool
+) -> None:
+    """A cable crosses regions 1-3 among content that differs from frame to frame.
+
+    No region of a new frame matches a marked one closely, but the marks agree on the
+    cable's direction there: taking it out clears the frames, spaghetti elsewhere stays.
+    With the agreement correction switched off most frames stay flagged.
+    """
+    rng = np.random.default_rng(8)
+    weight = np.zeros(HIDDEN, dtype=np.float32)
+    weight[0] = 1.0
+    params = _region_params(weight)
+    if not agreement:
+        params = dataclasses.replace(params, cell_agreement_floor=0.999, cell_agreement_full=1.0)
+    camera = CameraAdaptation(tmp_path / "cam.npz", threshold=THRESHOLD, params=params)
+    cable = np.zeros(HIDDEN)
+    cable[0], cable[3] = 4.0, 2.0
+    spaghetti = np.zeros(HIDDEN)
+    spaghetti[0], spaghetti[5] = float(REGIONS), 3.0
+
+    def frame(failure: bool) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+        cells = rng.normal(0.0, 0.3, size=(REGIONS, HIDDEN))
+        cells[1:4] += cable + rng.normal(0.0, 0.55, size=(3, HIDDEN))
+        if failure:
+            cells[6] += spaghetti
+        logit = float(weight @ np.maximum(cells.mean(axis=0), 0.0)) - 0.5
+        return rng.normal(size=HIDDEN), cells, logit
+
+    for _ in range(5):
+        embedding, cells, logit = frame(failure=False)
+        assert logit > 0
+        camera.add(embedding, logit, Feedback.FALSE_ALARM, cells)
+    flagged = kept = 0
+    for _ in range(50):
+        embedding, cells, logit = frame(failure=False)
+        flagged += camera.adjust_logit(logit, embedding, cells) > 0
+        embedding, cells, logit = frame(failure=True)
+        kept += camera.adjust_logit(logit, embedding, cells) > 0
+    assert kept == 50
+    if agreement:
+        assert flagged <= 10
+    else:
+        assert flagged >= 25
 
 
 def test_region_marks_survive_a_restart_and_reset(tmp_path: Path) -> None:
@@ -438,6 +492,8 @@ def test_params_from_metadata_read_the_head() -> None:
             "max_directions": 4,
             "cell_similarity_floor": 0.7,
             "cell_similarity_full": 0.95,
+            "cell_agreement_floor": 0.5,
+            "cell_agreement_full": 0.8,
             "head_weight": [1.0, 2.0],
             "head_bias": [0.0, 0.5],
             "cell_reference": [[0.0, 0.5], [1.0, 1.0], [2.0, 0.0]],
@@ -446,6 +502,7 @@ def test_params_from_metadata_read_the_head() -> None:
     params = AdaptationParams.from_metadata(meta)
     assert params.max_directions == 4
     assert (params.cell_similarity_floor, params.cell_similarity_full) == (0.7, 0.95)
+    assert (params.cell_agreement_floor, params.cell_agreement_full) == (0.5, 0.8)
     assert params.head_weight is not None
     np.testing.assert_allclose(params.head_weight, [1.0, 2.0])
     assert params.regions == 3
