@@ -99,10 +99,11 @@ class AdaptationParams:
     ``head_bias`` (its first-layer bias) and ``cell_reference`` (the training
     set's mean normal cell per region, regions x hidden) false-alarm marks
     correct regions of later frames (``cell_similarity_*``: when a region matches
-    a marked one, ``cell_agreement_*``: when the marks agree about a region); with ``failure_reference`` (the mean
-    embedding of the training failures) missed-failure marks correct the camera's
-    subspace. Without them only the nearest-mark correction applies. ``margin``
-    (logits) is how far past the threshold a correction takes the marked frames.
+    a marked one, ``cell_agreement_*``: when the marks agree about a region); with
+    ``failure_reference`` (the mean embedding of the training failures)
+    missed-failure marks correct the camera's subspace. Without them only the
+    nearest-mark correction applies. ``margin`` (logits) is how far past the
+    threshold a correction takes the marked frames.
     """
 
     similarity_floor: float = 0.6
