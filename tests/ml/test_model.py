@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import numpy as np
 
 from ml_addon.printfarm_detect import AdaptationParams
 from ml_addon.printfarm_detect.model import FailureModel
+
+MODELS = Path(__file__).parents[2] / "ml_addon" / "models"
 
 
 def test_outputs_are_consistent(model: FailureModel, failure_frames: list[Path]) -> None:
@@ -55,3 +58,19 @@ def test_cells_rebuild_the_logit_as_the_metadata_says(
         hidden = np.maximum(result.cells.mean(axis=0) + params.head_bias, 0.0)
         offsets.append(result.logit - float(params.head_weight @ hidden))
     assert max(offsets) - min(offsets) < 1e-3
+
+
+def test_the_model_corrects_with_the_parameters_its_card_measured(model: FailureModel) -> None:
+    """The add-on reads its correction thresholds from the model, the same ones the card reports."""
+    measured = json.loads((MODELS / "metrics.json").read_text())["adaptation"]["params"]
+    params = AdaptationParams.from_metadata(model.metadata)
+    for name in (
+        "similarity_floor",
+        "similarity_full",
+        "margin",
+        "cell_similarity_floor",
+        "cell_similarity_full",
+        "cell_agreement_floor",
+        "cell_agreement_full",
+    ):
+        assert getattr(params, name) == measured[name], name
