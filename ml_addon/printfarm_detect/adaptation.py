@@ -400,12 +400,14 @@ class CameraAdaptation:
         similarity = np.einsum("mrh,rh->mr", marks, self._unit_rows(deviation)).max(axis=0)
         span = p.cell_similarity_full - p.cell_similarity_floor
         keep = 1.0 - np.clip((similarity - p.cell_similarity_floor) / span, 0.0, 1.0)
-        corrected = frame
-        if self._cell_direction is not None and self._cell_agreement is not None:
-            shown = np.maximum((deviation * self._cell_direction).sum(axis=1), 0.0)
-            corrected = frame - (self._cell_agreement * shown)[:, None] * self._cell_direction
-        if keep.min() >= 1.0 and corrected is frame:
-            return 0.0
+        direction, agreement = self._cell_direction, self._cell_agreement
+        if direction is None or agreement is None:  # fewer than two marks
+            if keep.min() >= 1.0:
+                return 0.0
+            corrected = frame
+        else:
+            shown = np.maximum((deviation * direction).sum(axis=1), 0.0)
+            corrected = frame - (agreement * shown)[:, None] * direction
         kept = float(keep.sum())
         pooled = (keep[:, None] * corrected).sum(axis=0)
         if kept < 1.0:  # (almost) every region is a known false alarm: typical normal fills in
