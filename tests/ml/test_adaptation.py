@@ -241,6 +241,11 @@ def test_marks_of_one_camera_do_not_affect_another(
 REGIONS, HIDDEN = 9, 16
 
 
+# Spaghetti in region 6: strong on feature 0, which the region tests' head calls failure.
+SPAGHETTI = np.zeros(HIDDEN)
+SPAGHETTI[0], SPAGHETTI[5] = float(REGIONS), 3.0
+
+
 def _region_params(weight: NDArray[np.float32]) -> AdaptationParams:
     return AdaptationParams(
         similarity_floor=0.9998,
@@ -267,14 +272,12 @@ def test_false_alarm_marks_clear_what_sits_in_one_place_but_keep_new_evidence(
     )
     tangle = np.zeros(HIDDEN)
     tangle[0], tangle[3] = float(REGIONS), 3.0  # in region 0, looks like failure
-    spaghetti = np.zeros(HIDDEN)
-    spaghetti[0], spaghetti[5] = float(REGIONS), 3.0  # in region 6
 
     def frame(failure: bool) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
         cells = rng.normal(0.0, 0.3, size=(REGIONS, HIDDEN))
         cells[0] += tangle
         if failure:
-            cells[6] += spaghetti
+            cells[6] += SPAGHETTI
         hidden = np.maximum(cells.mean(axis=0), 0.0)
         logit = float(weight @ hidden) - 0.5  # the tangle alone: about +0.5
         return rng.normal(size=HIDDEN), cells, logit
@@ -317,14 +320,12 @@ def test_a_cause_that_only_partly_covers_regions_is_taken_out_where_the_marks_ag
     camera = CameraAdaptation(tmp_path / "cam.npz", threshold=THRESHOLD, params=params)
     cable = np.zeros(HIDDEN)
     cable[0], cable[3] = 4.0, 2.0
-    spaghetti = np.zeros(HIDDEN)
-    spaghetti[0], spaghetti[5] = float(REGIONS), 3.0
 
     def frame(failure: bool) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
         cells = rng.normal(0.0, 0.3, size=(REGIONS, HIDDEN))
         cells[1:4] += cable + rng.normal(0.0, 0.55, size=(3, HIDDEN))
         if failure:
-            cells[6] += spaghetti
+            cells[6] += SPAGHETTI
         logit = float(weight @ np.maximum(cells.mean(axis=0), 0.0)) - 0.5
         return rng.normal(size=HIDDEN), cells, logit
 

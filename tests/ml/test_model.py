@@ -11,8 +11,6 @@ import numpy as np
 from ml_addon.printfarm_detect import AdaptationParams
 from ml_addon.printfarm_detect.model import FailureModel
 
-MODELS = Path(__file__).parents[2] / "ml_addon" / "models"
-
 
 def test_outputs_are_consistent(model: FailureModel, failure_frames: list[Path]) -> None:
     result = model.predict(failure_frames[0])
@@ -62,7 +60,7 @@ def test_cells_rebuild_the_logit_as_the_metadata_says(
 
 def test_the_model_corrects_with_the_parameters_its_card_measured(model: FailureModel) -> None:
     """The add-on reads its correction thresholds from the model, the same ones the card reports."""
-    measured = json.loads((MODELS / "metrics.json").read_text())["adaptation"]["params"]
+    measured = json.loads((model.path.parent / "metrics.json").read_text())["adaptation"]["params"]
     params = AdaptationParams.from_metadata(model.metadata)
     for name in (
         "similarity_floor",
