@@ -49,43 +49,87 @@ def target(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def verdict(e: dict[str, Any], removed: float, before_recall: float) -> str:
+    """The issue's adaptation target for one camera, and whether the camera allows it.
+
+    The yardstick is the clean camera (the same frames without the simulated look) where
+    there is one, else the camera's recall before marking. Where the target is missed,
+    the camera refit says whether hundreds of this camera's labels would meet it: leaving
+    only 30 % of the false alarms, does it keep recall within 5 points of the yardstick?
+    """
+    clean = e.get("recall_clean_camera_mean")
+    yardstick = before_recall if clean is None else clean
+    name = "recall before marking" if clean is None else "clean camera"
+    head = f"Issue target (>= 70 % removed, recall within 5 points of the {name}):"
+    if removed >= 0.7 and e["recall_after_mean"] >= yardstick - 0.05:
+        return f"{head} met."
+    refit = e.get("recall_camera_refit_mean")
+    refit_target = e.get("recall_camera_refit_at_target_mean")
+    if refit is None or refit_target is None:
+        return f"{head} **not met**."
+    same = "at or above" if e["recall_after_mean"] >= refit - 0.01 else "below"
+    at_same = f" Recall after marking is {same} the camera refit's at the same false alarms."
+    target_yardstick = (
+        before_recall if clean is None else e.get("recall_clean_camera_at_target_mean", clean)
+    )
+    where = (
+        f"leaving 30 % of the false alarms, the camera refit keeps {pct(refit_target)} recall, "
+        f"the {name} {pct(target_yardstick)}"
+    )
+    if refit_target >= target_yardstick - 0.05:
+        return f"{head} **not met**; hundreds of this camera's labels would meet it ({where}).{at_same}"
+    return (
+        f"{head} **not met**, nor by a head refit on hundreds of this camera's labelled frames "
+        f"({where}).{at_same}"
+    )
+
+
 # What the adaptation experiments show; written from the numbers in metrics.json (update it
 # when a retrain changes them).
 ADAPTATION_FINDINGS: tuple[str, ...] = (
-    "What this shows. The fair yardstick on the simulated cameras is the clean camera: the recall",
-    "the model has on the same frames without the camera's look, at the same number of false",
-    "alarms. Against it, the issue's target (a handful of false-alarm marks removes most of a",
-    "camera's false alarms without losing recall) is **met on the cluttered camera at the default",
-    "threshold**: 5 marks remove 95 % of its false alarms and recall after marking is 47.5 %, the",
-    "clean camera's is 47.9 % (a threshold move keeps 23 %); within-camera AUROC rises from 0.854",
-    "to 0.940 (clean: 0.955). Against recall before marking it is not met anywhere, because on",
-    "these cameras that recall counts frames flagged for the filament, not for the failure.",
+    "What this shows. The issue asks that a handful of false-alarm marks removes most of a",
+    "camera's false alarms without losing recall on real failures. The camera the base model",
+    "flags at its default threshold is the cluttered one (112 of its normal frames; the printer",
+    "camera as is and the simulated night and other cameras have one or two). There 5 marks",
+    "remove 91 % of the false alarms and recall after marking is 53.3 %, against 54.4 % on the",
+    "same frames without the filament at the same false alarms (threshold move 28 %, camera",
+    "refit 47 %); 87 % of the failures the model flags on the clean camera stay flagged, and the",
+    "worst draw keeps 29.6 % recall. Target **met**.",
     "",
-    "- **At the sensitive threshold the cluttered camera falls short**: 97 % removed, recall",
-    "  34.7 % against 46.6 % clean (threshold move 21 %); 88 % of the model's own detections are",
-    "  kept (81 % at the default threshold). In build/adapt-lab2, ignoring exactly the regions",
-    "  under the tangle on the *clean* frames already loses 10 % of those detections (their",
-    "  evidence lies under the tangle), so about 90 % is the most any correction by regions keeps.",
-    "- **Cameras whose look covers the whole picture** (night, other camera) get about what a",
-    "  threshold move gives: night camera, sensitive, 35 % removed and recall 51 % (move 53 %);",
-    "  other camera 26 % removed, 73 % (move 74 %). The earlier version, which filled matched",
-    "  regions with the typical normal region instead of leaving them out, removed more there",
-    "  (74 % and 47 %) at lower recall (28 % and 67 %) and kept only 38 % on the cluttered camera.",
+    "Where it is missed, the camera refit misses it too: with every one of this camera's frames",
+    "in the other folds labelled, it cannot leave 30 % of the false alarms and keep recall within",
+    "5 points either.",
+    "",
+    "- **Cluttered camera at a sensitive threshold**: 95 % removed, recall 39.3 % against 48.0 %",
+    "  clean; the refit has 39.7 % at the same false alarms. Some failures' evidence lies under",
+    "  the tangle: ignoring exactly the tangle's regions on the clean frames already loses 10 % of",
+    "  the detections (build/adapt-lab2), and masking exactly the tangle's pixels before the model",
+    "  (filled in from a blur of the frame, an oracle that knows them) ranks at within-fold AUROC",
+    "  0.932 against 0.956 clean (build/adapt-lab3).",
+    "- **Cameras whose look covers the whole picture** (night, other camera; sensitive threshold):",
+    "  20 % and 25 % removed, recall 55.5 % and 73.2 %, about a threshold move (56.8 %, 74.4 %).",
+    "  Five normal frames cannot show how failures look through such a camera; the refit, which",
+    "  sees this camera's failures as well, keeps more at the same false alarms (67.5 %, 84.7 %).",
     "- **False alarms without a cause in the picture are left alone**: the sensitive printer",
-    "  camera's are its hardest normal frames; the marks remove 16 % and keep 97 % of its",
+    "  camera's are its hardest normal frames; the marks remove 14 % and keep 97.5 % of its",
     "  detections. Moving the threshold is the user's sensitivity setting.",
     "",
-    "Tried and dropped (same protocol, build/adapt-lab2 and trial runs of this script): filling",
+    "The region thresholds (similarity 0.75/0.9, agreement 0.75/0.95) were chosen on the",
+    "cluttered camera. Agreement 0.6/0.9 removed more there (95 %) but kept fewer of the clean",
+    "camera's detections (81 %) and its worst draw kept 15 % recall; the issue puts recall first.",
+    "On a clutter they were not chosen on (build/adapt-lab3: thinner strands in the same corner)",
+    "the target is missed, and by the refit too: default threshold 83 % of 5 false alarms",
+    "removed, recall 43 % against 54 % clean and 35 % for the refit at the same false alarms;",
+    "sensitive 54 % removed, 70.5 % against 83 % clean and 70 % for the refit. Strands lying on",
+    "the bed (lower left) hardly trip the model at all. The add-on's tests check the correction",
+    "on a tangle drawn differently again.",
+    "",
+    "Tried and dropped (same protocol, build/adapt-lab* and trial runs of this script): filling",
     "matched regions partly with the typical normal region (a quarter: 97 % removed, recall 40 %;",
-    "fully, the earlier version: 99 %, 21 %), a per-camera offset of the pooled features, a",
-    "regularised per-camera logistic refit, and an embedding subspace of the marks; the last three",
-    "landed on the threshold-move curve. The region thresholds (similarity 0.75/0.9, agreement",
-    "0.6/0.9) were chosen on the cluttered camera reported here. On a clutter they were not",
-    "chosen on (build/adapt-lab2: thinner strands in the same corner) they fall short of the clean",
-    "camera: default threshold 87 % of 4.9 false alarms removed, recall 41 % against 47 % clean",
-    "(threshold move 39 %); sensitive 63 % removed, 69 % against 79 % (move 55 %). Strands lying",
-    "on the bed (lower left) hardly trip the model at all. The add-on's tests check the",
-    "correction on a tangle drawn differently again.",
+    "fully: 99 %, 21 %), a per-camera offset of the pooled features, a regularised per-camera",
+    "logistic refit on the marks, an embedding subspace of the marks (these three landed on the",
+    "threshold-move curve), and re-centring the pooled features on the camera's own mean and",
+    "spread, which needs no marks at all (night camera AUROC 0.755 -> 0.756).",
 )
 
 
@@ -136,6 +180,21 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add(
         f"| size < 20 MB | {metrics['onnx_bytes'] / 1e6:.1f} MB | {target(metrics['onnx_bytes'] < 20e6)} |"
     )
+    flagged = metrics["adaptation"]["experiments"].get("simulated_cluttered_camera", {})
+    if "false_alarms_after_mean" in flagged:
+        before = flagged["false_alarms_before_excluding_marked"]
+        removed = 1.0 - flagged["false_alarms_after_mean"] / before
+        met = verdict(flagged, removed, flagged["recall_before_excluding_marked"]).endswith(" met.")
+        add(
+            "| 5 false-alarm marks remove most of a flagged camera's false alarms without losing recall"
+            f" (the simulated cluttered camera, default threshold) | {100 * removed:.0f} % removed,"
+            f" recall {pct(flagged['recall_after_mean'])} against"
+            f" {pct(flagged['recall_clean_camera_mean'])} without the clutter | {target(met)} |"
+        )
+    add("")
+    add("The adaptation row is one simulated camera, the one the base model flags at its default")
+    add("threshold; [Adaptation per camera](#adaptation-per-camera) has every camera, including")
+    add("those where the target is missed and why.")
     add("")
     add("These validation numbers are mostly *web photos of failures versus frames of one or two")
     add("printer cameras*; read the per-source table and the weaknesses before trusting them on")
@@ -391,11 +450,25 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("  share still flagged after marking. This is the recall on real failures that the marks")
     add("  must not cost; a simulated camera's recall before marking also counts failures flagged")
     add("  only because of the camera's look.")
+    add('- "camera refit": the recall, at the same number of false alarms, of a linear head refit')
+    add(
+        "  on this camera's own frames of the other folds, every one labelled (about 450 normal and"
+    )
+    add(
+        "  110 failure frames, against 5 marks): what hundreds of this camera's labels teach with the"
+    )
+    add(
+        "  same features. Where that refit, or even the clean camera, cannot leave only 30 % of the"
+    )
+    add(
+        "  false alarms and keep recall within 5 points, the target cannot be met on that camera by"
+    )
+    add("  anything known here, and the verdict says so.")
     add("")
     add(
-        "| camera | normal / failure frames | false alarms before | false alarms after | recall before | recall after (mean / worst draw) | threshold move | clean camera | detections kept | AUROC before / after |"
+        "| camera | normal / failure frames | false alarms before | false alarms after | recall before | recall after (mean / worst draw) | threshold move | clean camera | camera refit | detections kept | AUROC before / after |"
     )
-    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     sensitive = "threshold lowered until 20 % of its normal frames are flagged"
     cluttered = "simulated cluttered camera (the same tangle of waste filament in the upper right of every frame, JPEG 70)"
     other = "simulated other camera (green cast, low contrast, vignette, timestamp bar, JPEG 30)"
@@ -417,7 +490,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         if "false_alarms_after_mean" not in e:
             add(
                 f"| {names.get(key, key)} | {e['normal_frames']} / {e['failure_frames']} "
-                f"| {e['false_alarms_before']} | - | {pct(e['recall_before'])} | - ({e.get('note', '')}) | - | - | - | - |"
+                f"| {e['false_alarms_before']} | - | {pct(e['recall_before'])} | - ({e.get('note', '')}) | - | - | - | - | - |"
             )
             continue
         before_recall = e.get("recall_before_excluding_marked", e["recall_before"])
@@ -427,6 +500,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
             f"| {pct(before_recall)} | {pct(e['recall_after_mean'])} / {pct(e['recall_after_min'])} "
             f"| {pct(e.get('recall_threshold_move_mean'))} "
             f"| {pct(e.get('recall_clean_camera_mean')) if 'recall_clean_camera_mean' in e else '-'} "
+            f"| {pct(e.get('recall_camera_refit_mean')) if 'recall_camera_refit_mean' in e else '-'} "
             f"| {kept_text(e)} "
             f"| {num(e.get('auroc_before'))} / {num(e.get('auroc_after_mean'))} |"
         )
@@ -447,18 +521,17 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
         removed = 1.0 - e["false_alarms_after_mean"] / before if before else 0.0
         before_recall = e.get("recall_before_excluding_marked", e["recall_before"])
         clean = e.get("recall_clean_camera_mean")
-        # The yardstick: the same camera without its look (the clean camera) where one is
-        # simulated, else the camera's own recall before marking.
-        yardstick = before_recall if clean is None else clean
-        ok = removed >= 0.7 and e["recall_after_mean"] >= yardstick - 0.05
         add(
             f"- {names.get(key, key).split(' (')[0]}: {100 * removed:.0f} % of the false alarms removed, "
             f"recall {pct(before_recall)} -> {pct(e['recall_after_mean'])} "
             f"(threshold move: {pct(e.get('recall_threshold_move_mean'))}"
             + (f"; clean camera: {pct(clean)}" if clean is not None else "")
-            + f"), detections kept {pct(kept_share(e))}. Issue target (>= 70 % removed, recall"
-            f" within 5 points of the {'recall before marking' if clean is None else 'clean camera'}):"
-            f" {'met' if ok else '**not met**'}."
+            + (
+                f"; camera refit: {pct(e['recall_camera_refit_mean'])}"
+                if "recall_camera_refit_mean" in e
+                else ""
+            )
+            + f"), detections kept {pct(kept_share(e))}. {verdict(e, removed, before_recall)}"
         )
     add("")
     for line in ADAPTATION_FINDINGS:
@@ -521,8 +594,7 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("  Within-camera ranking improves by about 0.016 AUROC (one seed), which brings the")
     add("  harness to what the shipped recipe (full-size images, 3 augmented views, 30 epochs)")
     add("  already reaches frozen, and the adaptation of that time (the embedding subspace) still")
-    add("  landed on the threshold-move curve")
-    add("  (the issue's target stays unmet). Not worth almost four times the head-training CPU")
+    add("  landed on the threshold-move curve. Not worth almost four times the head-training CPU")
     add(
         "  time; more printers' normal frames are the missing ingredient, not more trainable layers."
     )

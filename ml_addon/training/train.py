@@ -63,6 +63,11 @@ ADAPTATION_MARGIN = 0.25
 # 0.7/1.0 92 % and 87 %); the card reports it on every camera.
 CELL_SIMILARITY = (0.75, 0.9)
 CELL_AGREEMENT = (0.6, 0.9)
+# The per-camera reference: a linear head refit on this camera's own labelled frames of the
+# other folds (hundreds, not a handful). Weight decay of its standardised weights.
+CAMERA_REFIT_L2 = 1e-2
+# "Removes most of the false alarms": the share the issue's target asks for.
+TARGET_REMOVED = 0.7
 
 
 def say(text: str) -> None:
@@ -319,6 +324,43 @@ def predict(x: np.ndarray, head: Head) -> np.ndarray:
     return head.logit(x)
 
 
+def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression on standardised features (LBFGS), raw-space weights."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xt = torch.tensor((x - mean) / std, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([w, b], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt)
+        loss = loss + l2 * (w**2).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    weights = w.detach().numpy() / std
+    return weights, float(b.item()) - float(weights @ mean)
+
+
+def camera_refit_logits(rows: np.ndarray, labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold logits of a logistic head refit on one camera's own labelled frames.
+
+    Fold k is scored by a head fitted on the camera's frames of the other folds, all
+    labelled: what hundreds of this camera's labels teach on the same features, a
+    reference for what a handful of marks could.
+    """
+    out = np.zeros(len(rows))
+    x = rows.astype(np.float64)
+    for fold in np.unique(folds):
+        train, test = folds != fold, folds == fold
+        weights, bias = _fit_logistic(x[train], labels[train].astype(np.float64), CAMERA_REFIT_L2)
+        out[test] = x[test] @ weights + bias
+    return out
+
+
 def cross_validate(
     feats: np.ndarray, samples: list[Sample], folds: np.ndarray, l2: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, list[Head]]:
@@ -398,6 +440,7 @@ def adaptation_experiment(
     feedback: Feedback = Feedback.FALSE_ALARM,
     cells: np.ndarray | None = None,
     reference_logits: np.ndarray | None = None,
+    refit_logits: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Mark ``marks`` flagged normal frames as false alarms; measure what changes.
 
@@ -412,7 +455,11 @@ def adaptation_experiment(
     ``cells`` (frames x regions x hidden) feed the region correction. With
     ``reference_logits`` (the same frames without the camera's look) the result also
     has the recall of that clean camera at the same number of false alarms: the most a
-    correction could give back.
+    correction could give back. With ``refit_logits`` (a head refit on the camera's own
+    labelled frames, see ``camera_refit_logits``) it has that head's recall at the same
+    number of false alarms, and, for both references, the recall they keep where they
+    leave only the share of the false alarms the target allows: whether the target can
+    be met on this camera at all.
 
     "Detections kept" counts the failure frames the base model flags for their own sake
     (on the clean camera with ``reference_logits``, else before marking) that are still
@@ -440,6 +487,7 @@ def adaptation_experiment(
     rng = np.random.default_rng(seed)
     remaining_fa, recall, fa_rate, ranking = [], [], [], []
     fa_before, recall_before, recall_moved, recall_clean = [], [], [], []
+    recall_refit, refit_at_target, clean_at_target = [], [], []
     detections, detections_kept = [], []
     own = base_logits if reference_logits is None else reference_logits
 
@@ -476,10 +524,13 @@ def adaptation_experiment(
             moved = ordered[left - 1] if left else np.nextafter(ordered[0], np.inf)
             moved = max(moved, t) if feedback is Feedback.FALSE_ALARM else min(moved, t)
             recall_moved.append(float((base_logits[fails] >= moved).mean()))
+            allowed = int((1.0 - TARGET_REMOVED) * fa_before[-1])
             if reference_logits is not None:
-                clean = np.sort(reference_logits[rest])[::-1]
-                at = clean[left - 1] if left else np.nextafter(clean[0], np.inf)
-                recall_clean.append(float((reference_logits[fails] >= at).mean()))
+                recall_clean.append(_recall_leaving(reference_logits, rest, fails, left))
+                clean_at_target.append(_recall_leaving(reference_logits, rest, fails, allowed))
+            if refit_logits is not None:
+                recall_refit.append(_recall_leaving(refit_logits, rest, fails, left))
+                refit_at_target.append(_recall_leaving(refit_logits, rest, fails, allowed))
             ranking.append(auroc(adjusted_fail, adjusted_normal))
         store.reset()
     result["false_alarms_before_excluding_marked"] = float(np.mean(fa_before))
@@ -489,6 +540,10 @@ def adaptation_experiment(
     result["detections_kept_mean"] = float(np.mean(detections_kept))
     if recall_clean:
         result["recall_clean_camera_mean"] = float(np.mean(recall_clean))
+        result["recall_clean_camera_at_target_mean"] = float(np.mean(clean_at_target))
+    if recall_refit:
+        result["recall_camera_refit_mean"] = float(np.mean(recall_refit))
+        result["recall_camera_refit_at_target_mean"] = float(np.mean(refit_at_target))
     result["false_alarms_after_mean"] = float(np.mean(remaining_fa))
     result["false_alarm_rate_before"] = float(result["false_alarms_before"] / normal.size)
     result["false_alarm_rate_after_mean"] = float(np.mean(fa_rate))
@@ -498,6 +553,15 @@ def adaptation_experiment(
         result["auroc_before"] = auroc(base_logits[failures], base_logits[normal])
         result["auroc_after_mean"] = float(np.mean(ranking))
     return result
+
+
+def _recall_leaving(
+    logits: np.ndarray, normal: np.ndarray, failures: np.ndarray, left: int
+) -> float:
+    """Recall of ``logits`` at the threshold that leaves ``left`` of ``normal`` flagged."""
+    ordered = np.sort(logits[normal])[::-1]
+    at = ordered[left - 1] if left else np.nextafter(ordered[0], np.inf)
+    return float((logits[failures] >= at).mean())
 
 
 def combine_experiments(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -544,10 +608,14 @@ def combine_experiments(parts: list[dict[str, Any]]) -> dict[str, Any]:
     )
     total["detections_mean"] = sum(p["detections_mean"] for p in done)
     total["detections_kept_mean"] = sum(p["detections_kept_mean"] for p in done)
-    if all("recall_clean_camera_mean" in p for p in done):
-        total["recall_clean_camera_mean"] = (
-            sum(p["recall_clean_camera_mean"] * p["failure_frames"] for p in done) / f_done
-        )
+    for key in (
+        "recall_clean_camera_mean",
+        "recall_clean_camera_at_target_mean",
+        "recall_camera_refit_mean",
+        "recall_camera_refit_at_target_mean",
+    ):
+        if all(key in p for p in done):
+            total[key] = sum(p[key] * p["failure_frames"] for p in done) / f_done
     if all("auroc_before" in p for p in done):
         total["auroc_before"] = float(np.mean([p["auroc_before"] for p in done]))
         total["auroc_after_mean"] = float(np.mean([p["auroc_after_mean"] for p in done]))
@@ -753,6 +821,7 @@ def main() -> None:
         feedback: Feedback = Feedback.FALSE_ALARM,
         reference: np.ndarray | None = None,
     ) -> dict[str, Any]:
+        refit = camera_refit_logits(rows, labels[camera_idx], folds[camera_idx])
         parts = []
         for fold, h in enumerate(heads):
             sel = folds[camera_idx] == fold
@@ -771,6 +840,7 @@ def main() -> None:
                     feedback=feedback,
                     cells=maps[sel].astype(np.float32) @ h.w1.T,
                     reference_logits=None if reference is None else reference[sel],
+                    refit_logits=refit[sel],
                 )
             )
         return combine_experiments(parts)
