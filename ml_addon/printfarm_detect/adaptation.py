@@ -112,8 +112,8 @@ class AdaptationParams:
     max_directions: int = 16
     cell_similarity_floor: float = 0.75
     cell_similarity_full: float = 0.9
-    cell_agreement_floor: float = 0.6
-    cell_agreement_full: float = 0.9
+    cell_agreement_floor: float = 0.75
+    cell_agreement_full: float = 0.95
     head_weight: NDArray[np.float32] | None = None
     head_bias: NDArray[np.float32] | None = None
     cell_reference: NDArray[np.float32] | None = None

@@ -58,11 +58,12 @@ ADAPTATION_MARGIN = 0.25
 # Region correction: a region counts as "like a marked false alarm" from this cosine (of the
 # regions' deviations from the typical normal region) and fully from the next; the marks'
 # common direction in a region is taken out from this agreement between the marks and fully
-# from the next. Picked in build/adapt-lab2 on the simulated cluttered camera (agreement
-# 0.5/0.8 removed 97 % of false alarms but kept 77 % of the clean camera's detections,
-# 0.7/1.0 92 % and 87 %); the card reports it on every camera.
+# from the next. Picked in build/adapt-lab2 and adapt-lab3 on the simulated cluttered camera
+# and a second clutter: agreement 0.6/0.9 removed 95 % of the false alarms but kept 81 % of
+# the clean camera's detections (worst draw: recall 15 %); 0.75/0.95 removes 91 % and keeps
+# 87 % (worst draw 30 %), and the issue asks first that recall on real failures is not lost.
 CELL_SIMILARITY = (0.75, 0.9)
-CELL_AGREEMENT = (0.6, 0.9)
+CELL_AGREEMENT = (0.75, 0.95)
 # The per-camera reference: a linear head refit on this camera's own labelled frames of the
 # other folds (hundreds, not a handful). Weight decay of its standardised weights.
 CAMERA_REFIT_L2 = 1e-2
