@@ -543,7 +543,15 @@ def render(metrics: dict[str, Any], bench: dict[str, Any]) -> str:
     add("```")
     add("scripts/detect path/to/frames/ --json     # one line per image: path, score, failure")
     add("scripts/detect frame.jpg --threshold 0.5  # another threshold")
+    add(
+        "scripts/detect alarms/ --camera garage --mark false_alarm  # teach the camera its false alarms"
+    )
+    add("scripts/detect frames/ --camera garage    # scores with that camera's correction")
+    add("scripts/detect --camera garage --reset    # forget its marks")
     add("```")
+    add("")
+    add("Marks made this way are kept under `$XDG_DATA_HOME/printfarm-detect` (or `--data DIR`),")
+    add("one file per camera, in the format the add-on keeps under `/data`.")
     add("")
     add("## Known weaknesses")
     add("")

@@ -81,3 +81,70 @@ def test_scripts_detect_runs_end_to_end(failure_frames: list[Path]) -> None:
     (row,) = _json_lines(done.stdout)
     assert row["path"] == str(failure_frames[0])
     assert row["failure"] is True
+
+
+def _flagged(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, bool]:
+    """Run the CLI with JSON output; path name -> failure."""
+    assert cli.main([*args, "--json"]) == 0
+    return {
+        Path(str(r["path"])).name: bool(r["failure"]) for r in _json_lines(capsys.readouterr().out)
+    }
+
+
+def test_camera_marks_clear_its_false_alarms_until_reset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user's sensitive camera: the normal demo frames flagged, marked, cleared, reset."""
+    camera = ["--camera", "garage", "--data", str(tmp_path), "--threshold", "0.05"]
+    before = _flagged(capsys, str(FRAMES), *camera)
+    false_alarms = {n for n, flagged in before.items() if flagged and n.startswith("normal")}
+    assert false_alarms, "the low threshold must flag some normal frames"
+
+    _flagged(capsys, str(FRAMES / "normal"), *camera, "--mark", "false_alarm")
+    assert (tmp_path / "adaptation").is_dir()
+    after = _flagged(capsys, str(FRAMES), *camera)
+    assert not any(after[n] for n in false_alarms)
+    assert all(flag for n, flag in after.items() if n.startswith("failure"))
+
+    assert cli.main(["--camera", "garage", "--data", str(tmp_path), "--reset"]) == 0
+    assert _flagged(capsys, str(FRAMES), *camera) == before
+
+
+def test_camera_results_report_the_base_score_and_the_camera(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], normal_frames: list[Path]
+) -> None:
+    assert (
+        cli.main([str(normal_frames[0]), "--camera", "c1", "--data", str(tmp_path), "--json"]) == 0
+    )
+    (row,) = _json_lines(capsys.readouterr().out)
+    assert row["camera"] == "c1"
+    assert row["base_score"] == row["score"]  # no marks yet: nothing changed
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["x.jpg", "--mark", "false_alarm"],  # marks belong to a camera
+        ["--reset"],
+        ["--camera", "c1"],  # nothing to score
+        ["--camera", "c1", "--reset", "--mark", "false_alarm"],  # nothing to mark
+    ],
+)
+def test_mark_and_reset_usage_errors(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([*args, "--data", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip()
+    assert not (tmp_path / "adaptation").exists()
+
+
+def test_a_mark_that_cannot_be_stored_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], normal_frames: list[Path]
+) -> None:
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file where the data folder should be")
+    args = [str(normal_frames[0]), "--camera", "c1", "--data", str(not_a_folder)]
+    assert cli.main([*args, "--mark", "false_alarm"]) == 1
+    captured = capsys.readouterr()
+    assert "cannot store the mark" in captured.err
+    assert len(captured.out.splitlines()) == 1  # the frame is still scored
