@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 import logging
-import math
 from typing import Any, Final
 
+from .. import coerce
 from ..models import AmsTray, PrintStatus
 from .models import SPEED_PRESETS, ModelSpec, model_from_modules
 from .status import CANCEL_ERRORS, normalize, stage_name
@@ -55,21 +55,11 @@ BAD: Final = _Bad()
 
 
 def as_float(value: Any) -> float | None | _Bad:
-    """A number sent as a number or a numeric string; None for null."""
+    """A number sent as a number or a numeric string; None for null, BAD for anything else."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return BAD
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return BAD
-    else:
-        return BAD
-    return number if math.isfinite(number) else BAD
+    number = coerce.as_float(value)
+    return BAD if number is None else number
 
 
 def as_int(value: Any) -> int | None | _Bad:
