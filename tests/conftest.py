@@ -8,11 +8,16 @@ machine.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_socket
+
+from simulator.bambu import MosquittoMissingError
+from simulator.base import SimulatedPrinter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,6 +41,30 @@ def _printfarm_discovery_off(monkeypatch: pytest.MonkeyPatch) -> None:
     Tests that want it turn it on, pointed at loopback (tests/integration/test_scanner.py).
     """
     monkeypatch.setenv("PRINTFARM_DISCOVERY", "off")
+
+
+class RunningSims:
+    """The simulators a test started; the ``running_sims`` fixture stops them all."""
+
+    def __init__(self) -> None:
+        self.started: list[SimulatedPrinter] = []
+
+    async def start(self, sim: SimulatedPrinter) -> dict[str, Any]:
+        """Start ``sim`` and return its connection line; skip where mosquitto is missing."""
+        try:
+            line = await sim.start()
+        except MosquittoMissingError as err:
+            pytest.skip(str(err))
+        self.started.append(sim)
+        return line
+
+
+@pytest.fixture
+async def running_sims() -> AsyncIterator[RunningSims]:
+    sims = RunningSims()
+    yield sims
+    for sim in sims.started:
+        await sim.stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,11 +15,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printfarm.const import DOMAIN
 from custom_components.printfarm.printers import PrinterNotice, PrinterState
-from simulator.bambu import MosquittoMissingError
-from simulator.base import SimOptions, SimulatedPrinter
+from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import PrintJob
 from simulator.runner import simulator_class
+from tests.conftest import RunningSims
 
 from .conftest import entry_data
 
@@ -35,9 +35,7 @@ needs_mosquitto = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def start_sim() -> AsyncIterator[StartSim]:
-    started: list[SimulatedPrinter] = []
-
+def start_sim(running_sims: RunningSims) -> StartSim:
     async def start(
         kind: str, model: str | None = None, **extra: Any
     ) -> tuple[Any, dict[str, Any]]:
@@ -45,16 +43,9 @@ async def start_sim() -> AsyncIterator[StartSim]:
             extra.setdefault("report_interval", 0.2)
         options = SimOptions(model=model, extra=extra)
         sim = simulator_class(kind)(PrintJob(heat_s=1, duration_s=600), FrameSource(), options)
-        try:
-            line = await sim.start()
-        except MosquittoMissingError as err:
-            pytest.skip(str(err))
-        started.append(sim)
-        return sim, line
+        return sim, await running_sims.start(sim)
 
-    yield start
-    for sim in started:
-        await sim.stop()
+    return start
 
 
 @pytest.fixture

@@ -27,11 +27,11 @@ from custom_components.printfarm.printers.bambu import BambuClient, create
 from custom_components.printfarm.printers.bambu.mqtt import AsyncMqtt
 from custom_components.printfarm.printers.bambu.tls import client_context
 from custom_components.printfarm.printers.base import MAX_MESSAGE_BYTES
-from simulator.bambu import BambuSimulator, MosquittoMissingError
+from simulator.bambu import BambuSimulator
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import PrintJob
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, RunningSims
 
 SimFactory = Callable[..., Awaitable[tuple[BambuSimulator, dict[str, Any]]]]
 ClientFactory = Callable[..., Awaitable[BambuClient]]
@@ -52,9 +52,7 @@ def printing(state: PrinterState) -> bool:
 
 
 @pytest.fixture
-async def make_sim() -> AsyncIterator[SimFactory]:
-    started: list[BambuSimulator] = []
-
+def make_sim(running_sims: RunningSims) -> SimFactory:
     async def make(
         model: str = "P1S",
         *,
@@ -69,16 +67,9 @@ async def make_sim() -> AsyncIterator[SimFactory]:
             extra={"report_interval": 0.2, "frame_interval": 0.05, **extra},
         )
         sim = BambuSimulator(job, FrameSource(), options)
-        try:
-            line = await sim.start()
-        except MosquittoMissingError as err:
-            pytest.skip(str(err))
-        started.append(sim)
-        return sim, line
+        return sim, await running_sims.start(sim)
 
-    yield make
-    for sim in started:
-        await sim.stop()
+    return make
 
 
 @pytest.fixture

@@ -22,12 +22,13 @@ from custom_components.printfarm.printers import (
 )
 from custom_components.printfarm.printers.base import PrinterClient
 from custom_components.printfarm.printers.factory import create_client
-from simulator.bambu import BambuSimulator, MosquittoMissingError
+from simulator.bambu import BambuSimulator
 from simulator.base import SimOptions, SimulatedPrinter
 from simulator.camera import FrameSource
 from simulator.elegoo import ElegooSimulator
 from simulator.job import PrintJob
 from simulator.prusalink import PrusaLinkSimulator
+from tests.conftest import RunningSims
 
 WAIT = 10.0
 
@@ -52,24 +53,15 @@ _FAST: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-async def start_sim() -> AsyncIterator[StartSim]:
-    started: list[SimulatedPrinter] = []
-
+def start_sim(running_sims: RunningSims) -> StartSim:
     async def start(
         kind: str, model: str | None = None, **extra: Any
     ) -> tuple[Any, dict[str, Any]]:
         options = SimOptions(model=model, extra={**_FAST[kind], **extra})
         sim = _SIMULATORS[kind](PrintJob(heat_s=0.3, duration_s=3600), FrameSource(), options)
-        try:
-            line = await sim.start()
-        except MosquittoMissingError as err:
-            pytest.skip(str(err))
-        started.append(sim)
-        return sim, line
+        return sim, await running_sims.start(sim)
 
-    yield start
-    for sim in started:
-        await sim.stop()
+    return start
 
 
 @pytest.fixture
