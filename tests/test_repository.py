@@ -113,7 +113,9 @@ def repo_files(name_pattern: str) -> list[Path]:
     found = [
         path
         for path in ROOT.rglob(name_pattern)
-        if not SKIP_DIRS.intersection(path.relative_to(ROOT).parts)
+        if not any(
+            part in SKIP_DIRS or part.startswith(".venv-") for part in path.relative_to(ROOT).parts
+        )
     ]
     ignored = _ignored_by_git(found)
     return [path for path in found if path not in ignored]
