@@ -6,11 +6,15 @@ layer wires one client and one push coordinator to each config entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .client import async_create_client
+from .compat import OPTIONS_FLOW_RELOADS
 from .const import DOMAIN, PLATFORMS
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
 from .discovery import async_setup_discovery
@@ -38,7 +42,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) ->
         raise
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    if not OPTIONS_FLOW_RELOADS:
+        entry.async_on_unload(entry.add_update_listener(_reload_on_new_options(entry)))
     return True
 
 
@@ -55,6 +60,18 @@ async def async_remove_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -
     async_delete_issues(hass, entry.entry_id)
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> None:
-    """Options change which entities exist: reload."""
-    await hass.config_entries.async_reload(entry.entry_id)
+def _reload_on_new_options(
+    loaded: PrintfarmConfigEntry,
+) -> Callable[[HomeAssistant, PrintfarmConfigEntry], Coroutine[Any, Any, None]]:
+    """Before Home Assistant 2025.8: options change which entities exist, so reload.
+
+    Only options: a flow that changes the entry's data (reauth, reconfigure,
+    rediscovery) reloads it itself, and a second reload here would race it.
+    """
+    options = dict(loaded.options)
+
+    async def reload(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> None:
+        if dict(entry.options) != options:
+            await hass.config_entries.async_reload(entry.entry_id)
+
+    return reload

@@ -10,7 +10,6 @@ from typing import Any
 from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
 from homeassistant.const import (
     CONF_API_KEY,
@@ -40,6 +39,7 @@ from homeassistant.helpers.typing import DiscoveryInfoType
 import voluptuous as vol
 
 from .client import async_create_client
+from .compat import OptionsFlowBase
 from .const import (
     CAMERA_MODES,
     CAMERA_STREAM,
@@ -499,8 +499,8 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class PrintfarmOptionsFlow(OptionsFlow):
-    """Camera mode; poll interval for kinds that poll."""
+class PrintfarmOptionsFlow(OptionsFlowBase):
+    """Camera mode; poll interval for kinds that poll. New options reload the entry."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form."""
