@@ -27,16 +27,17 @@ SEND_GCODE_SCHEMA = vol.Schema(
 
 
 def _entries_for_devices(hass: HomeAssistant, device_ids: list[str]) -> list[PrintfarmConfigEntry]:
+    # Asked from the entries' side: a device's own list of entries is deprecated
+    # from Home Assistant 2026.8 (one entry per device), this works on every release.
     registry = dr.async_get(hass)
+    owner: dict[str, PrintfarmConfigEntry] = {
+        device.id: entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+    }
     entries: list[PrintfarmConfigEntry] = []
     for device_id in device_ids:
-        device = registry.async_get(device_id)
-        entry = None
-        if device is not None:
-            for entry_id in device.config_entries:
-                candidate = hass.config_entries.async_get_entry(entry_id)
-                if candidate is not None and candidate.domain == DOMAIN:
-                    entry = candidate
+        entry = owner.get(device_id)
         if entry is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -91,3 +92,14 @@ async def loaded_entry(
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def printer_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    """The one device of a printer's entry.
+
+    Looked up from the entry: ``async_get_device`` is refused from Home
+    Assistant 2026.8, and its successor does not exist in 2025.4.
+    """
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert len(devices) == 1, devices
+    return devices[0]

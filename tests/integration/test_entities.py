@@ -9,7 +9,7 @@ from homeassistant.components import camera
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -19,6 +19,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.printfarm.const import DOMAIN
 from simulator.base import SimulatedPrinter
+
+from .conftest import printer_device
 
 
 def entity_id(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> str:
@@ -114,10 +116,7 @@ async def test_nozzle_target_number(hass: HomeAssistant, loaded_entry: MockConfi
 
 @pytest.mark.parametrize("kind", ["moonraker", "octoprint"])
 async def test_send_gcode_action(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, loaded_entry.runtime_data.client.info.unique_id)}
-    )
-    assert device is not None
+    device = printer_device(hass, loaded_entry)
     await hass.services.async_call(
         DOMAIN, "send_gcode", {"device_id": device.id, "gcode": "M104 S175"}, blocking=True
     )
@@ -134,10 +133,7 @@ async def test_send_gcode_action(hass: HomeAssistant, loaded_entry: MockConfigEn
 async def test_send_gcode_refused_where_unsupported(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, loaded_entry.runtime_data.client.info.unique_id)}
-    )
-    assert device is not None
+    device = printer_device(hass, loaded_entry)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN, "send_gcode", {"device_id": device.id, "gcode": "G28"}, blocking=True

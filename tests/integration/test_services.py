@@ -15,15 +15,13 @@ from custom_components.printfarm.const import DOMAIN
 from custom_components.printfarm.services import MAX_GCODE_LENGTH, SERVICE_SEND_GCODE
 from simulator.base import SimulatedPrinter
 
+from .conftest import printer_device
+
 pytestmark = pytest.mark.parametrize("kind", ["moonraker"])
 
 
 def _device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, entry.runtime_data.client.info.unique_id)}
-    )
-    assert device is not None
-    return device.id
+    return printer_device(hass, entry).id
 
 
 async def _send(hass: HomeAssistant, device_id: str | list[str], gcode: str) -> None:
