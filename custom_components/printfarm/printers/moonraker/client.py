@@ -84,7 +84,6 @@ class MoonrakerClient(PrinterClient):
         session: aiohttp.ClientSession | None = None,
         model: str | None = None,
         request_timeout: float = 10.0,
-        heartbeat: float = 10.0,
         silence_timeout: float = 30.0,
         klippy_poll_interval: float = 1.0,
     ) -> None:
@@ -95,7 +94,6 @@ class MoonrakerClient(PrinterClient):
         self._session = session
         self._own_session = session is None
         self._model = model
-        self.heartbeat = heartbeat
         self.silence_timeout = silence_timeout
         self.klippy_poll_interval = klippy_poll_interval
         self._rpc: RpcConnection | None = None
@@ -157,7 +155,6 @@ class MoonrakerClient(PrinterClient):
                 ws = await session.ws_connect(
                     self.base_url + "websocket",
                     headers=self._headers(),
-                    heartbeat=self.heartbeat,
                     max_msg_size=MAX_MESSAGE_BYTES,
                 )
         except aiohttp.WSServerHandshakeError as err:

@@ -2,10 +2,11 @@
 
 One reader loop owns the socket. Replies resolve the caller's future by id;
 notifications (messages without ``id``) go to a callback. Frames that are
-not JSON-RPC are logged at debug and dropped. Silence is watched two ways:
-aiohttp's websocket heartbeat (ping/pong) and an application probe when no
-message at all arrived for ``silence_timeout`` seconds (a real Moonraker
-pushes ``notify_proc_stat_update`` every second).
+not JSON-RPC are logged at debug and dropped. Silence is watched by an
+application probe when no message at all arrived for ``silence_timeout``
+seconds (a real Moonraker pushes ``notify_proc_stat_update`` every second).
+aiohttp's own websocket heartbeat is not used: aiohttp 3.14 can re-arm its
+timer after the socket closed, leaving a timer behind in Home Assistant.
 """
 
 from __future__ import annotations
