@@ -9,9 +9,9 @@ from .models import ConnectionOptions, PrinterKind
 
 if TYPE_CHECKING:
     import aiohttp
-    import httpx
 
     from .base import PrinterClient
+    from .httpx_compat import httpx
 
 
 class _ClientModule(Protocol):

@@ -15,7 +15,8 @@ from .client import (
 
 if TYPE_CHECKING:
     import aiohttp
-    import httpx
+
+    from ..httpx_compat import httpx
 
 __all__ = [
     "DEFAULT_PORT",

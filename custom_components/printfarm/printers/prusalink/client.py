@@ -23,8 +23,6 @@ import contextlib
 import logging
 from typing import Any
 
-import httpx
-
 from ..base import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES, PrinterClient, check_temperature
 from ..exceptions import (
     PrinterCommandError,
@@ -32,6 +30,7 @@ from ..exceptions import (
     PrinterNotSupportedError,
     PrinterProtocolError,
 )
+from ..httpx_compat import httpx
 from ..models import (
     ACTIVE_STATUSES,
     CameraInfo,

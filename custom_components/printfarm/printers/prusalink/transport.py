@@ -24,9 +24,8 @@ import logging
 import re
 from typing import Any, Final
 
-import httpx
-
 from ..exceptions import PrinterAuthError, PrinterConnectionError, PrinterProtocolError
+from ..httpx_compat import httpx
 
 _LOGGER = logging.getLogger(__name__)
 
