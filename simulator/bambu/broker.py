@@ -84,6 +84,9 @@ def write_config(
                 f"password_file {folder / 'passwd'}",
                 f"acl_file {folder / 'acl'}",
                 "persistence false",
+                # Pass oversized messages on, as a printer would (mosquitto 2.1 caps
+                # packets by default, 2.0 did not): the client must refuse them itself.
+                "max_packet_size 67108864",
                 "log_dest stderr",  # unbuffered, unlike stdout on a pipe
                 "log_type error",
                 "log_type warning",
@@ -144,7 +147,9 @@ class Mosquitto:
         while line := await stdout.readline():
             text = line.decode(errors="replace").strip()
             self._log.append(text)
-            if " running" in text:
+            # "mosquitto version X running"; mosquitto 2.1 also logs "running mosquitto
+            # as user ..." before it opens the listeners.
+            if text.endswith(" running"):
                 return
         raise RuntimeError(f"mosquitto exited: {' | '.join(self._log[-5:])}")
 
