@@ -20,6 +20,8 @@ import os
 from pathlib import Path
 import socket
 
+from . import http_config
+
 DEFAULT_PORT = 8123
 PORT_ENV = "PRINTFARM_HA_PORT"
 DIR_ENV = "PRINTFARM_DEVELOP_DIR"
@@ -137,8 +139,12 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def configuration_yaml(port: int) -> str:
-    """Home Assistant's configuration.yaml for the develop instance."""
+def configuration_yaml(port: int, *, http_in_yaml: bool = True) -> str:
+    """Home Assistant's configuration.yaml for the develop instance.
+
+    ``http_in_yaml`` is False on releases that keep the HTTP config in storage
+    (devtools/http_config.py writes it there instead).
+    """
     lines = [
         "# Written by scripts/develop on every start (devtools/layout.py): edits are lost.",
         "# No default_config: it would start zeroconf, ssdp, dhcp, bluetooth and cloud.",
@@ -153,10 +159,7 @@ def configuration_yaml(port: int) -> str:
         "  country: DE",
         "  language: en",
         "",
-        "http:",
-        "  server_host: 127.0.0.1",
-        f"  server_port: {port}",
-        "",
+        *(http_config.yaml_lines(port) if http_in_yaml else []),
     ]
     for domain in CONFIGURED_DOMAINS:
         if domain == "logger":
@@ -192,11 +195,16 @@ def network_seed() -> dict[str, object]:
 
 
 def prepare_config(layout: Layout, port: int) -> None:
-    """Write configuration.yaml, seed onboarding and network once, link the integration."""
+    """Write configuration.yaml and the HTTP config, seed onboarding and network once, link."""
     layout.config.mkdir(parents=True, exist_ok=True)
-    (layout.config / "configuration.yaml").write_text(configuration_yaml(port), encoding="utf-8")
+    store = http_config.stored_http_config()
+    (layout.config / "configuration.yaml").write_text(
+        configuration_yaml(port, http_in_yaml=store is None), encoding="utf-8"
+    )
     storage = layout.config / ".storage"
     storage.mkdir(exist_ok=True)
+    if store is not None:
+        http_config.write_store(storage, store, port)
     for name, seed in (("onboarding", onboarding_seed()), ("core.network", network_seed())):
         path = storage / name
         if not path.exists():

@@ -42,7 +42,7 @@ def _strings(value: object) -> list[str]:
 def integration_requirements(
     domains: Iterable[str], manifest: Callable[[str], dict[str, object] | None]
 ) -> list[str]:
-    """Requirements of ``domains`` and everything they depend on, in a stable order."""
+    """Requirements of ``domains`` and everything they (after-)depend on, in a stable order."""
     seen: set[str] = set()
     pending = sorted(set(domains))
     requirements: list[str] = []
@@ -57,7 +57,10 @@ def integration_requirements(
         for requirement in _strings(data.get("requirements")):
             if requirement not in requirements:
                 requirements.append(requirement)
-        pending.extend(sorted(set(_strings(data.get("dependencies"))) - seen))
+        # after_dependencies are imported when present (analytics imports hassio's
+        # client on Home Assistant 2026.x), so their packages must be there too.
+        related = _strings(data.get("dependencies")) + _strings(data.get("after_dependencies"))
+        pending.extend(sorted(set(related) - seen))
     return requirements
 
 

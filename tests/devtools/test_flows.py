@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.data_entry_flow import FlowManagerIndexView
 import pytest
-import voluptuous_serialize  # type: ignore[import-untyped]
 
 from custom_components.printfarm.config_flow import flatten, form_schema
 from custom_components.printfarm.const import DOMAIN
@@ -96,12 +96,15 @@ EXPECTED_DATA: dict[str, dict[str, Any]] = {
 
 
 def serialized(kind: str) -> list[dict[str, Any]]:
-    """The kind's form as the REST API sends it."""
-    schema = form_schema(PrinterKind(kind))
-    result: list[dict[str, Any]] = voluptuous_serialize.convert(
-        schema, custom_serializer=cv.custom_serializer
-    )
-    return result
+    """The kind's form as the REST API sends it.
+
+    Serialised by the REST view itself: Home Assistant 2025.4 uses
+    voluptuous_serialize, 2026.9+ probatio, and the filler must read both.
+    """
+    view = FlowManagerIndexView(cast(Any, None))  # the flow manager is not used here
+    form = {"type": FlowResultType.FORM, "data_schema": form_schema(PrinterKind(kind))}
+    sent = view._prepare_result_json(cast(Any, form))["data_schema"]
+    return cast(list[dict[str, Any]], sent)
 
 
 @pytest.mark.parametrize("kind", sorted(LINES))
