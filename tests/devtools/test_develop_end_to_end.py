@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 import contextlib
+from ipaddress import IPv4Address, IPv6Address
 import os
 from pathlib import Path
 import shutil
@@ -119,6 +120,24 @@ async def develop(tmp_path: Path) -> AsyncGenerator[Develop]:
     await run.kill()
 
 
+def listening_addresses(port: int) -> set[str]:
+    """Addresses with a TCP socket listening on ``port`` (Linux /proc/net/tcp, tcp6)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            if len(raw) == 4:
+                found.add(str(IPv4Address(raw[::-1])))
+            else:  # four little-endian 32-bit words
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                found.add(str(IPv6Address(words)))
+    return found
+
+
 async def check_farm(api: HaApi) -> dict[str, Any]:
     """Five printfarm entries loaded, a status sensor per printer that is printing."""
     entries = await api.get("/api/config/config_entries/entry?domain=printfarm")
@@ -148,7 +167,7 @@ async def test_develop_runs_the_whole_product_and_stops_it(develop: Develop) -> 
     password = next(line for line in develop.output if "password:" in line).split(":", 1)[1].strip()
     config = (develop.base / "config" / "configuration.yaml").read_text()
     assert "default_config" not in config.replace("No default_config", "")
-    assert "server_host: 127.0.0.1" in config
+    assert listening_addresses(develop.port) == {"127.0.0.1"}
 
     async with aiohttp.ClientSession() as session:
         api = develop.api(session)
