@@ -1,0 +1,1 @@
+"""Fuzzing of every printer-layer parser and message handler (scripts/fuzz, tests/fuzz)."""
