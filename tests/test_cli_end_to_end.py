@@ -41,11 +41,9 @@ def probe_args(line: dict[str, Any]) -> list[str]:
     for key in FLAG_KEYS:
         if line.get(key) is not None:
             args += [f"--{key.replace('_', '-')}", str(line[key])]
-    for key, value in (line.get("extra") or {}).items():
-        if key == "ca_file":
-            args += ["--ca-file", str(value)]
-        else:
-            args += ["--option", f"{key}={value}"]
+    ca_file = (line.get("extra") or {}).get("ca_file")  # the rest describes the simulator
+    if ca_file:
+        args += ["--ca-file", str(ca_file)]
     return args
 
 

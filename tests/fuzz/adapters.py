@@ -6,21 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from yarl import URL
-
-from custom_components.printfarm.printers.bambu.client import BambuClient
-from custom_components.printfarm.printers.elegoo.client import ElegooClient
+from custom_components.printfarm.printers.bambu import BambuClient
+from custom_components.printfarm.printers.coerce import decode_json, decode_object
+from custom_components.printfarm.printers.elegoo import ElegooClient
 from custom_components.printfarm.printers.elegoo.parse import (
     ResponseReport,
     SdcpParseError,
     parse_message,
 )
-from custom_components.printfarm.printers.exceptions import PrinterProtocolError
 from custom_components.printfarm.printers.httpx_compat import httpx
-from custom_components.printfarm.printers.moonraker.client import MoonrakerClient
+from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from custom_components.printfarm.printers.moonraker.rpc import RpcConnection
-from custom_components.printfarm.printers.octoprint.camera import camera_info
-from custom_components.printfarm.printers.octoprint.client import OctoPrintClient
+from custom_components.printfarm.printers.octoprint import OctoPrintClient
+from custom_components.printfarm.printers.octoprint.camera import camera_info, resolve_url
 from custom_components.printfarm.printers.octoprint.flavour import detect_flavour
 from custom_components.printfarm.printers.octoprint.merge import Reading
 from custom_components.printfarm.printers.octoprint.parse import (
@@ -34,9 +32,9 @@ from custom_components.printfarm.printers.octoprint.parse import (
     parse_webcam,
 )
 from custom_components.printfarm.printers.octoprint.push import PushSession
-from custom_components.printfarm.printers.prusalink.client import PrusaLinkClient
+from custom_components.printfarm.printers.plumbing import Pending
+from custom_components.printfarm.printers.prusalink import PrusaLinkClient
 from custom_components.printfarm.printers.prusalink.parse import (
-    decode_object,
     parse_cameras,
     parse_info,
     parse_job as parse_link_job,
@@ -75,15 +73,12 @@ MOONRAKER_GOOD = json.dumps(
 
 
 def moonraker_dispatch(client: MoonrakerClient, text: str) -> None:
-    rpc = RpcConnection(None, client._on_notification)  # type: ignore[arg-type]
-    rpc._dispatch(text)
+    rpc = RpcConnection(None, client._on_notification, Pending())  # type: ignore[arg-type]
+    rpc.dispatch(text)
 
 
 def decode_result(text: str) -> Any:
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return None
+    message = decode_json(text, "reply")
     return message.get("result") if isinstance(message, dict) else message
 
 
@@ -118,39 +113,30 @@ def octoprint_push_seeds() -> list[Any]:
 OCTO_GOOD_PUSH = json.dumps({"current": _push_current(json.loads(OCTO_GOOD_JOB), _printer)})
 
 
-def _octo_body(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as err:
-        raise PrinterProtocolError("not JSON") from err
-
-
-async def octoprint_poll(client: OctoPrintClient, job_text: str, printer_text: str) -> None:
-    job = parse_job(_octo_body(job_text))
-    body = _octo_body(printer_text)
-    report = parse_printer(body)
-    client._apply(
-        Reading(
-            job, report.text, report.flags, report.error, report.tool0, report.bed, report.chamber
-        )
-    )
+async def octoprint_poll(
+    client: OctoPrintClient, job_text: str, printer_text: str, *, also_409: bool = False
+) -> None:
+    """A poll; ``also_409``: the printer body read as a 409 answer as well."""
+    job = parse_job(decode_json(job_text, "/api/job"))
+    body = decode_json(printer_text, "/api/printer")
+    if also_409:
+        client._apply(Reading.printer_absent(job, body))
+    client._apply(Reading.from_printer(job, parse_printer(body)))
     parse_error(body)
 
 
 def octoprint_push(client: OctoPrintClient, text: str) -> None:
     push = PushSession(None, client.base_url, {}, 1.0, on_current=client._on_push)  # type: ignore[arg-type]
-    push._handle(text)
+    push.handle(text)
 
 
 def octoprint_identity(client: OctoPrintClient, text: str) -> None:
-    body = _octo_body(text)
+    body = decode_json(text, "document")
     detect_flavour(parse_version(body))
     parse_connection(body)
     camera_info(parse_webcam(body), client.base_url)
     as_str(as_dict(as_dict(body).get("appearance")).get("name"))
-    url = as_str(as_dict(body).get("thumbnail"))
-    if url:
-        str(client.base_url.join(URL(url)))
+    resolve_url(as_str(as_dict(body).get("thumbnail")), client.base_url)
 
 
 # ---------------------------------------------------------------- prusalink
@@ -210,8 +196,6 @@ ELEGOO_GOOD = json.dumps(_elegoo)
 
 
 def elegoo_message(client: ElegooClient, text: str) -> None:
-    if len(text) > 4 * 1024 * 1024:
-        return
     try:
         report = parse_message(text)
     except SdcpParseError:
@@ -232,7 +216,9 @@ async def elegoo_video(client: ElegooClient, text: str) -> None:
         return report.data
 
     client._request = request  # type: ignore[method-assign]
-    await client._switch_video(on=True)
+    client._update_state(connected=True)
+    url = await client._switch_video(on=True)
+    expect(url.startswith(("http://127.0.0.1", "https://127.0.0.1")), f"video URL {url!r}")
 
 
 # ---------------------------------------------------------------- bambu

@@ -15,15 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from custom_components.printfarm.printers.bambu import BambuClient
 from custom_components.printfarm.printers.bambu.camera import check_jpeg, frame_length
-from custom_components.printfarm.printers.bambu.client import BambuClient
 from custom_components.printfarm.printers.bambu.ssdp import parse_notify
+from custom_components.printfarm.printers.elegoo import ElegooClient
 from custom_components.printfarm.printers.elegoo.camera import extract_jpeg
-from custom_components.printfarm.printers.elegoo.client import ElegooClient
 from custom_components.printfarm.printers.elegoo.discovery import parse_reply
 from custom_components.printfarm.printers.exceptions import PrinterError
+from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from custom_components.printfarm.printers.moonraker.camera import parse_webcams
-from custom_components.printfarm.printers.moonraker.client import MoonrakerClient
 from custom_components.printfarm.printers.moonraker.parse import (
     parse_machine_id,
     parse_metadata,
@@ -31,8 +31,8 @@ from custom_components.printfarm.printers.moonraker.parse import (
     parse_printer_info,
     parse_server_info,
 )
-from custom_components.printfarm.printers.octoprint.client import OctoPrintClient
-from custom_components.printfarm.printers.prusalink.client import PrusaLinkClient
+from custom_components.printfarm.printers.octoprint import OctoPrintClient
+from custom_components.printfarm.printers.prusalink import PrusaLinkClient
 from custom_components.printfarm.printers.prusalink.transport import PrusaLinkHttp
 
 from . import adapters
@@ -110,7 +110,7 @@ async def moonraker_reply(text: str) -> None:
 async def octoprint_poll(text: str) -> None:
     """One poll: the same body as ``/api/job`` and ``/api/printer``."""
     client = OctoPrintClient("127.0.0.1", api_key="k")
-    await adapters.octoprint_poll(client, text, text)
+    await adapters.octoprint_poll(client, text, text, also_409=True)
     await adapters.octoprint_poll(client, adapters.OCTO_GOOD_JOB, adapters.OCTO_GOOD_PRINTER)
     adapters.expect(client.state.nozzle_temp == adapters.GOOD_NOZZLE, "good poll not applied")
 

@@ -19,7 +19,6 @@ from cryptography import x509
 import pytest
 
 from custom_components.printfarm.printers import (
-    ConnectionOptions,
     PrinterAuthError,
     PrinterConnectionError,
     PrinterState,
@@ -32,6 +31,7 @@ from simulator.bambu import BambuSimulator, MosquittoMissingError
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import PrintJob
+from tests.lines import client_options
 
 pytestmark = pytest.mark.interop
 
@@ -57,9 +57,7 @@ async def printer() -> AsyncIterator[tuple[BambuSimulator, dict[str, Any]]]:
 
 
 def client_for(line: dict[str, Any], **overrides: Any) -> BambuClient:
-    fields = {k: v for k, v in line.items() if k != "name"}
-    fields.update(overrides)
-    client = create(ConnectionOptions(**fields))
+    client = create(client_options(line, **overrides))
     client.backoff.initial = 0.05
     return client
 

@@ -20,6 +20,7 @@ from custom_components.printfarm.printers.bambu.camera import (
     parse_auth_packet,
     read_frame,
 )
+from custom_components.printfarm.printers.bambu.rtsps import RtspsRelay
 from custom_components.printfarm.printers.bambu.tls import client_context
 from simulator.bambu import certs
 from simulator.bambu.camera import CameraServer
@@ -126,3 +127,106 @@ async def test_fetch_frame_checks_the_certificate_name(camera_server) -> None:
             timeout=5,
             limit=1 << 24,
         )
+
+
+# ------------------------------------------------------------ the RTSPS relay
+
+
+class TlsPeer:
+    """A TLS server that records what it receives and answers each chunk."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+        self.received = bytearray()
+        self.handshakes = 0
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.context)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.handshakes += 1
+        try:
+            while data := await reader.read(4096):
+                self.received += data
+                writer.write(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+def _server_context(files: certs.CertFiles) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+    return context
+
+
+REQUEST = (
+    b"DESCRIBE rtsp://127.0.0.1/streaming/live/1 RTSP/1.0\r\nAuthorization: code-87654321\r\n\r\n"
+)
+
+
+async def _ask_through(relay: RtspsRelay) -> bytes:
+    port = await relay.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(REQUEST)
+    await writer.drain()
+    try:
+        async with asyncio.timeout(5):
+            return await reader.read(4096)
+    finally:
+        writer.close()
+
+
+async def test_relay_forwards_to_the_verified_printer(tmp_path: Path) -> None:
+    files = await asyncio.to_thread(certs.generate, tmp_path, SERIAL)
+    printer = TlsPeer(_server_context(files))
+    port = await printer.start()
+    relay = RtspsRelay(
+        "127.0.0.1",
+        port,
+        ssl_context=client_context(files.ca.read_text()),
+        server_hostname=SERIAL,
+        timeout=5,
+    )
+    try:
+        answer = await _ask_through(relay)
+        assert answer.startswith(b"RTSP/1.0 200 OK")
+        assert bytes(printer.received) == REQUEST
+        assert relay.refused == 0
+    finally:
+        await relay.stop()
+        await printer.stop()
+
+
+async def test_relay_never_sends_the_code_to_an_impostor(tmp_path: Path) -> None:
+    """A peer with a certificate Bambu's CA did not sign gets the TLS handshake, nothing more."""
+    (tmp_path / "genuine").mkdir()
+    (tmp_path / "impostor").mkdir()
+    genuine = await asyncio.to_thread(certs.generate, tmp_path / "genuine", SERIAL)
+    impostor_files = await asyncio.to_thread(certs.generate, tmp_path / "impostor", SERIAL)
+    impostor = TlsPeer(_server_context(impostor_files))
+    port = await impostor.start()
+    relay = RtspsRelay(
+        "127.0.0.1",
+        port,
+        ssl_context=client_context(genuine.ca.read_text()),
+        server_hostname=SERIAL,
+        timeout=5,
+    )
+    try:
+        assert await _ask_through(relay) == b""  # the player is hung up on
+        assert relay.refused == 1
+        assert bytes(impostor.received) == b""
+        assert b"87654321" not in bytes(impostor.received)
+    finally:
+        await relay.stop()
+        await impostor.stop()

@@ -14,24 +14,26 @@ import pytest
 
 from custom_components.printfarm.printers import (
     CameraKind,
-    ConnectionOptions,
     PrinterAuthError,
     PrinterCommandError,
     PrinterConnectionError,
     PrinterKind,
+    PrinterNotice,
     PrinterNotSupportedError,
     PrinterState,
     PrintStatus,
+    Reason,
 )
 from custom_components.printfarm.printers.bambu import BambuClient, create
 from custom_components.printfarm.printers.bambu.mqtt import AsyncMqtt
 from custom_components.printfarm.printers.bambu.tls import client_context
-from custom_components.printfarm.printers.base import MAX_MESSAGE_BYTES
+from custom_components.printfarm.printers.limits import MAX_MESSAGE_BYTES
 from simulator.bambu import BambuSimulator
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import PrintJob
 from tests.conftest import FIXTURES, RunningSims
+from tests.lines import client_options
 
 SimFactory = Callable[..., Awaitable[tuple[BambuSimulator, dict[str, Any]]]]
 ClientFactory = Callable[..., Awaitable[BambuClient]]
@@ -77,9 +79,7 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     clients: list[BambuClient] = []
 
     async def make(line: dict[str, Any], *, connect: bool = True, **overrides: Any) -> BambuClient:
-        fields = {k: v for k, v in line.items() if k not in ("name", "kind")}
-        fields.update(overrides)
-        client = create(ConnectionOptions(kind=PrinterKind.BAMBU, **fields))
+        client = create(client_options(line, **overrides))
         client.request_timeout = 5
         client.confirm_timeout = 10
         clients.append(client)
@@ -122,7 +122,7 @@ async def test_connect_reads_identity_capabilities_and_full_state(
 
 async def test_connection_options_line_builds_a_client(make_sim: SimFactory) -> None:
     _, line = await make_sim("A1")
-    options = ConnectionOptions(**{k: v for k, v in line.items() if k != "name"})
+    options = client_options(line)
     assert options.kind == PrinterKind.BAMBU
     client = create(options, None)
     assert client.port == line["port"]
@@ -160,7 +160,7 @@ async def test_tls_verification_is_on(make_sim: SimFactory, make_client: ClientF
     _, line = await make_sim("P1S")
     # without the simulator's CA the certificate chain is unknown
     with pytest.raises(PrinterConnectionError, match="certificate"):
-        await make_client(line, extra={})
+        await make_client(line, ca_file=None)
     # right CA, wrong serial: the certificate name does not match, and the report topic is wrong
     with pytest.raises(PrinterConnectionError, match="certificate"):
         await make_client(line, serial="01P00A999999999")
@@ -231,7 +231,7 @@ async def test_light_temperatures_gcode_speed_on_h2d(
     assert now(client).light_on is True
     await client.set_nozzle_target(240)
     assert now(client).nozzle_target == 240
-    assert now(client).extra["nozzles"][0]["target"] == 240.0
+    assert client.details["nozzles"][0]["target"] == 240.0  # diagnostics only
     await client.set_bed_target(80)
     assert now(client).bed_target == 80
     await client.set_speed_preset("sport")
@@ -279,13 +279,17 @@ async def test_snapshot_from_the_jpeg_socket(
     assert sim._camera.logins == 1
 
 
-async def test_x1c_camera_is_an_rtsps_url(make_sim: SimFactory, make_client: ClientFactory) -> None:
+async def test_x1c_camera_streams_through_the_verified_loopback_relay(
+    make_sim: SimFactory, make_client: ClientFactory
+) -> None:
     sim, line = await make_sim("X1C")
     client = await make_client(line)
     assert client.camera.kind is CameraKind.RTSPS
-    assert client.camera.stream_url == (
-        f"rtsps://bblp:{sim.access_code}@127.0.0.1:322/streaming/live/1"
-    )
+    assert client.camera.stream_url is None  # the printer's own RTSPS URL is never handed out
+    url = await client.open_stream()
+    assert url is not None
+    assert url.startswith(f"rtsp://bblp:{sim.access_code}@127.0.0.1:")
+    assert url.endswith("/streaming/live/1")
     assert "camera_port" not in line
     with pytest.raises(PrinterNotSupportedError):
         await client.snapshot()
@@ -301,7 +305,8 @@ async def test_authorization_control_from_fun_blocks_control_but_not_light(
     client = await make_client(line)
     await client.wait_for_state(printing, 10)
     assert now(client).control_available is False
-    assert "Developer mode" in (client.state.control_unavailable_reason or "")
+    assert client.state.control_unavailable_reason is Reason.CONTROL_UNAVAILABLE
+    assert PrinterNotice.DEVELOPER_MODE_REQUIRED in client.state.notices
     with pytest.raises(PrinterCommandError) as err:
         await client.pause()
     assert err.value.reason == "control_unavailable"
@@ -364,7 +369,7 @@ async def test_silent_printer_trips_the_watchdog_and_reconnects(
     make_sim: SimFactory, make_client: ClientFactory
 ) -> None:
     sim, line = await make_sim("P1S")
-    client = await make_client(line, connect=False, extra={**line["extra"], "watchdog_s": 1.0})
+    client = await make_client(line, connect=False, stale_after=1.0)
     client.request_timeout = 1.0
     client.backoff.initial = 0.05
     client.backoff.maximum = 0.2

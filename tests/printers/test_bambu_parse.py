@@ -18,6 +18,7 @@ from custom_components.printfarm.printers.bambu.models import (
 )
 from custom_components.printfarm.printers.bambu.parse import (
     EXTERNAL_UNIT,
+    ParsedReport,
     as_float,
     authorization_required,
     deep_merge,
@@ -41,10 +42,19 @@ def load(name: str) -> Any:
     return json.loads((BAMBU / name).read_text())
 
 
+def fields_of(report: ParsedReport) -> dict[str, Any]:
+    """A parsed report as one dict: the state fields, details as "extra", and the auth bit."""
+    return {
+        **report.update,
+        "extra": report.details,
+        "authorization_required": report.authorization_required,
+    }
+
+
 def parse(name: str, model: str) -> dict[str, Any]:
     spec = spec_for(model)
     assert spec is not None
-    return parse_print(load(name)["print"], spec, NOW)
+    return fields_of(parse_print(load(name)["print"], spec, NOW))
 
 
 # ------------------------------------------------------------ fixture shapes
@@ -197,10 +207,10 @@ def apply(full: str, deltas: str, model: str) -> list[dict[str, Any]]:
     spec = spec_for(model)
     assert spec is not None
     raw = load(full)["print"]
-    seen = [parse_print(raw, spec, NOW)]
+    seen = [fields_of(parse_print(raw, spec, NOW))]
     for delta in load(deltas):
         raw = deep_merge(raw, delta["print"])
-        seen.append(parse_print(raw, spec, NOW))
+        seen.append(fields_of(parse_print(raw, spec, NOW)))
     return seen
 
 
@@ -309,8 +319,11 @@ def test_malformed_values_never_raise(key: str, value: Any) -> None:
     spec = spec_for("H2D")
     assert spec is not None
     raw = {**load("h2d_running.json")["print"], key: value}
-    fields = parse_print(raw, spec, NOW)
+    report = parse_print(raw, spec, NOW)
+    fields = fields_of(report)
     good = parse("h2d_running.json", "H2D")
+    if key == "nozzle_temper":
+        assert report.bad == {"nozzle_temper"}  # dropped from the merge by the client
     if key == "nozzle_temper":
         assert "nozzle_temp" not in fields  # the caller keeps the last good value
     if key == "gcode_state" and value == "WARMING_UP":
@@ -320,7 +333,7 @@ def test_malformed_values_never_raise(key: str, value: Any) -> None:
 
 
 def test_missing_fields_are_none() -> None:
-    fields = parse_print({}, UNKNOWN_MODEL, NOW)
+    fields = fields_of(parse_print({}, UNKNOWN_MODEL, NOW))
     assert "status" not in fields
     assert fields["progress"] is None
     assert fields["nozzle_temp"] is None

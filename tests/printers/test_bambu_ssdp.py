@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from custom_components.printfarm.printers import DiscoveredPrinter
 from custom_components.printfarm.printers.bambu.ssdp import (
     MAX_DATAGRAM_BYTES,
     SSDP_PORT,
@@ -177,8 +178,8 @@ def test_the_simulators_notify_parses_to_its_model(code: str) -> None:
 
 
 @pytest.fixture
-async def listener() -> AsyncIterator[tuple[SsdpListener, asyncio.Queue[SsdpAnnouncement]]]:
-    queue: asyncio.Queue[SsdpAnnouncement] = asyncio.Queue()
+async def listener() -> AsyncIterator[tuple[SsdpListener, asyncio.Queue[DiscoveredPrinter]]]:
+    queue: asyncio.Queue[DiscoveredPrinter] = asyncio.Queue()
     ssdp = SsdpListener(queue.put_nowait, host="127.0.0.1", port=0)
     await ssdp.start()
     yield ssdp, queue
@@ -192,7 +193,7 @@ def _send(port: int, *datagrams: bytes) -> None:
 
 
 async def test_listener_calls_back_per_announcement_and_drops_junk(
-    listener: tuple[SsdpListener, asyncio.Queue[SsdpAnnouncement]],
+    listener: tuple[SsdpListener, asyncio.Queue[DiscoveredPrinter]],
 ) -> None:
     ssdp, queue = listener
     assert ssdp.listening
@@ -203,13 +204,14 @@ async def test_listener_calls_back_per_announcement_and_drops_junk(
     second = await asyncio.wait_for(queue.get(), 5)
     assert [first.serial, second.serial] == ["01P00A123456789", "00M00A000000002"]
     assert first.host == "192.168.1.50"  # Location wins over the loopback source
+    assert (first.kind, first.unique_id, first.model) == ("bambu", "01P00A123456789", "P1S")
     assert queue.empty()
 
 
 async def test_listener_survives_a_failing_callback() -> None:
-    seen: asyncio.Queue[SsdpAnnouncement] = asyncio.Queue()
+    seen: asyncio.Queue[DiscoveredPrinter] = asyncio.Queue()
 
-    def callback(announcement: SsdpAnnouncement) -> None:
+    def callback(announcement: DiscoveredPrinter) -> None:
         seen.put_nowait(announcement)
         if seen.qsize() == 1:
             raise RuntimeError("bug in the consumer")
@@ -226,7 +228,7 @@ async def test_listener_survives_a_failing_callback() -> None:
 
 
 async def test_listener_shares_its_port_with_another_listener(
-    listener: tuple[SsdpListener, asyncio.Queue[SsdpAnnouncement]],
+    listener: tuple[SsdpListener, asyncio.Queue[DiscoveredPrinter]],
 ) -> None:
     ssdp, _queue = listener
     if not hasattr(socket, "SO_REUSEPORT"):

@@ -26,6 +26,7 @@ from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.elegoo import ElegooSimulator
 from simulator.job import Phase, PrintJob
+from tests.lines import client_options
 
 SimFactory = Callable[..., Awaitable[tuple[ElegooSimulator, dict[str, Any]]]]
 ClientFactory = Callable[..., Awaitable[ElegooClient]]
@@ -305,7 +306,7 @@ async def test_silence_watchdog_reconnects_a_half_open_socket(
     make_sim: SimFactory, make_client: ClientFactory
 ) -> None:
     sim, line = await make_sim(status_period=60.0)
-    client = await make_client(line, keepalive_interval=0.1, silence_timeout=0.4)
+    client = await make_client(line, keepalive_interval=0.1, stale_after=0.4)
     sim.freeze()
     await client.wait_for_state(lambda s: not s.connected, 5)
     await client.wait_for_state(lambda s: s.connected, 5)
@@ -416,8 +417,7 @@ async def test_created_from_the_simulator_line(
     make_sim: SimFactory, session: aiohttp.ClientSession
 ) -> None:
     _sim, line = await make_sim()
-    fields = {k: v for k, v in line.items() if k not in {"kind", "name"}}
-    options = ConnectionOptions(kind=PrinterKind.ELEGOO, **fields)
+    options = client_options(line)
     client = create_client(options, session)
     assert isinstance(client, ElegooClient)
     assert client.video_port == line["camera_port"]
@@ -441,8 +441,7 @@ async def test_client_without_session_makes_and_closes_its_own(make_sim: SimFact
     _sim, line = await make_sim()
     client = ElegooClient("127.0.0.1", port=line["port"])
     await client.connect()
-    own = client._session
-    assert own is not None
+    own = await client._session()
     await client.close()
     assert own.closed
 

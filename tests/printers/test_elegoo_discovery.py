@@ -41,10 +41,10 @@ async def test_discovers_the_simulator(make_sims: SimsFactory) -> None:
     found = await discover(5.0, target="127.0.0.1", port=sim.discovery_port, limit=1)
     assert len(found) == 1
     printer = found[0]
-    assert printer.mainboard_id == sim.mainboard_id
+    assert printer.unique_id == sim.mainboard_id
     assert printer.host == "127.0.0.1"
-    assert (printer.name, printer.model, printer.brand) == (sim.name, "Centauri Carbon", "ELEGOO")
-    assert printer.protocol_version == "V3.0.0"
+    assert (printer.name, printer.model) == (sim.name, "Centauri Carbon")
+    assert (printer.kind, printer.serial, printer.port) == ("elegoo", sim.mainboard_id, 3030)
     assert printer.firmware == "V1.1.29"
     assert printer.supported
 
@@ -54,7 +54,7 @@ async def test_each_printer_answers_for_itself(make_sims: SimsFactory) -> None:
     ids: set[str] = set()
     for sim in sims:
         found = await discover(5.0, target="127.0.0.1", port=sim.discovery_port, limit=1)
-        ids.update(p.mainboard_id for p in found)
+        ids.update(p.unique_id for p in found)
     assert ids == {sim.mainboard_id for sim in sims}
 
 
@@ -89,7 +89,7 @@ async def test_on_found_reports_each_printer_as_it_answers(make_sims: SimsFactor
             30.0,
             target="127.0.0.1",
             port=sim.discovery_port,
-            on_found=lambda printer: arrived.put_nowait(printer.mainboard_id),
+            on_found=lambda printer: arrived.put_nowait(printer.unique_id),
         )
     )
     try:
@@ -107,7 +107,7 @@ async def test_a_failing_on_found_does_not_stop_the_probe(make_sims: SimsFactory
     calls: list[str] = []
 
     def on_found(printer: DiscoveredPrinter) -> None:
-        calls.append(printer.mainboard_id)
+        calls.append(printer.unique_id)
         raise RuntimeError("bug in the consumer")
 
     found: list[DiscoveredPrinter] = []
@@ -115,4 +115,4 @@ async def test_a_failing_on_found_does_not_stop_the_probe(make_sims: SimsFactory
         found += await discover(
             5.0, target="127.0.0.1", port=sim.discovery_port, limit=1, on_found=on_found
         )
-    assert [p.mainboard_id for p in found] == calls == [s.mainboard_id for s in sims]
+    assert [p.unique_id for p in found] == calls == [s.mainboard_id for s in sims]

@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.printfarm.printers import PrintStatus
 from custom_components.printfarm.printers.elegoo.camera import extract_jpeg
+from custom_components.printfarm.printers.elegoo.changes import TicksClock, status_changes
 from custom_components.printfarm.printers.elegoo.const import ack_reason
 from custom_components.printfarm.printers.elegoo.discovery import parse_reply
 from custom_components.printfarm.printers.elegoo.parse import (
@@ -18,11 +19,9 @@ from custom_components.printfarm.printers.elegoo.parse import (
     ResponseReport,
     SdcpParseError,
     StatusReport,
-    TicksClock,
     fix_key,
     loads,
     parse_message,
-    status_changes,
 )
 from custom_components.printfarm.printers.elegoo.status import (
     FDM_PRINT_STATUS,
@@ -43,7 +42,7 @@ def status_of(name: str, flavor: Flavor | None = None) -> dict[str, Any]:
     report = parse_message(fixture_text(name))
     assert isinstance(report, StatusReport)
     _, changes = status_changes(report, flavor or report.flavor_hint or Flavor.FDM, TicksClock())
-    return changes
+    return dict(changes)
 
 
 CC_PRINTING = {
@@ -220,14 +219,14 @@ def test_responses_errors_and_notices() -> None:
 def test_discovery_reply() -> None:
     printer = parse_reply(fixture_text("discovery_reply.json").encode(), "192.0.2.40")
     assert printer is not None
-    assert printer.mainboard_id == "5a3c9e0011223344556677889900aabb"
+    assert printer.unique_id == printer.serial == "5a3c9e0011223344556677889900aabb"
     assert (printer.name, printer.model, printer.firmware) == (
         "Farm CC 3",
         "Centauri Carbon",
         "V1.1.29",
     )
     assert printer.supported
-    assert printer.connection_id == "7c1e0b9a44d24f0c8a6b2f3e9d5a1c07"
+    assert (printer.kind, printer.host, printer.port) == ("elegoo", "192.0.2.40", 3030)
     assert parse_reply(b"M99999", "192.0.2.1") is None
     assert parse_reply(b'{"Id": "x", "Data": {"Name": "no id"}}', "192.0.2.1") is None
     assert parse_reply(b"{" * 9000, "192.0.2.1") is None
@@ -376,7 +375,8 @@ def test_resin_and_fdm_tables_differ() -> None:
 
 def test_ack_reasons() -> None:
     assert ack_reason(128, 2) == "file_not_found"
-    assert ack_reason(386, 1) == "too_many_streams"
+    assert ack_reason(128, 3) == "file_invalid"  # MD5 check failed
+    assert ack_reason(386, 1) == "camera_busy"  # too many streams
     assert ack_reason(129, 1) == "busy"
     assert ack_reason(129, 9) == "rejected"
 

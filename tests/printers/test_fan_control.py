@@ -14,12 +14,10 @@ import aiohttp
 import pytest
 
 from custom_components.printfarm.printers import (
-    ConnectionOptions,
     FanKind,
     PrinterClient,
     PrinterCommandError,
     PrinterConnectionError,
-    PrinterKind,
     PrinterNotSupportedError,
 )
 from custom_components.printfarm.printers.factory import create_client
@@ -28,6 +26,7 @@ from simulator.base import SimOptions, SimulatedPrinter
 from simulator.camera import FrameSource
 from simulator.job import PrintJob, Snapshot
 from simulator.runner import simulator_class
+from tests.lines import client_options
 
 Connect = Callable[..., Awaitable[tuple[SimulatedPrinter, PrinterClient]]]
 
@@ -55,10 +54,7 @@ async def connect() -> AsyncIterator[Connect]:
         job = PrintJob(duration_s=600, heat_s=0.5, start_printing=False)
         sim = simulator_class(kind)(job, FrameSource(), SimOptions(model=model, extra=extra))
         line = await sim.start()
-        fields = {k: v for k, v in line.items() if k not in ("name", "kind", "extra", "model")}
-        options = ConnectionOptions(
-            kind=PrinterKind(kind), **fields, extra=dict(line.get("extra") or {})
-        )
+        options = client_options(line, model=None)
         client = create_client(options, session)
         started.append((sim, client))
         await client.connect()
@@ -176,7 +172,7 @@ async def test_offline_printer_refuses(connect: Connect, kind: str) -> None:
 
 async def test_elegoo_firmware_that_ignores_changes_while_printing(connect: Connect) -> None:
     sim, client = await connect("elegoo", ignore_changes_while_printing=True)
-    client.confirm_timeout = 0.5  # type: ignore[attr-defined]
+    client.confirm_timeout = 0.5
     sim.job.start("cube.gcode")
     await client.wait_for_state(lambda s: s.job == "cube.gcode", 5)
     with pytest.raises(PrinterCommandError) as err:

@@ -11,7 +11,6 @@ import pytest
 
 from custom_components.printfarm.printers import (
     CameraKind,
-    ConnectionOptions,
     FanKind,
     PrinterAuthError,
     PrinterCommandError,
@@ -20,14 +19,14 @@ from custom_components.printfarm.printers import (
     PrinterNotSupportedError,
     PrinterState,
     PrintStatus,
-    base as client_base,
 )
-from custom_components.printfarm.printers.base import MAX_MESSAGE_BYTES
+from custom_components.printfarm.printers.limits import MAX_MESSAGE_BYTES
 from custom_components.printfarm.printers.moonraker import MoonrakerClient, create
 from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import Phase, PrintJob
 from simulator.moonraker import MoonrakerSimulator
+from tests.lines import client_options
 
 TIMEOUT = 10.0
 KEY = "0123456789abcdef0123456789abcdef"
@@ -134,7 +133,7 @@ async def test_pause_resume_stop_confirmed_by_state(
 async def test_ok_ack_alone_is_not_confirmation(
     client: MoonrakerClient, sim: MoonrakerSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_base, "COMMAND_CONFIRM_TIMEOUT", 0.5)
+    client.confirm_timeout = 0.5
     monkeypatch.setattr(sim.job, "pause", lambda: None)  # Klipper says "ok", nothing happens
     with pytest.raises(PrinterCommandError) as err:
         await client.pause()
@@ -289,10 +288,7 @@ async def test_open_server_without_key_and_create_from_line(
     line = await sim.start()
     try:
         assert "api_key" not in line
-        options = ConnectionOptions(
-            kind=PrinterKind.MOONRAKER,
-            **{k: v for k, v in line.items() if k not in ("kind", "name")},
-        )
+        options = client_options(line)
         mc = create(options, session)
         await mc.connect()
         try:
@@ -315,8 +311,7 @@ async def test_open_server_without_key_and_create_from_line(
 async def test_client_creates_and_closes_its_own_session(sim: MoonrakerSimulator) -> None:
     mc = MoonrakerClient("127.0.0.1", sim.port, api_key=KEY)
     await mc.connect()
-    own = mc._session
-    assert own is not None
+    own = await mc._session()
     await mc.close()
     assert own.closed
 
@@ -347,14 +342,16 @@ async def test_malformed_frames_are_ignored(
     assert sim.connection_count == before
 
 
-async def test_oversized_frame_drops_connection_then_reconnects(
+async def test_oversized_frame_is_dropped_unread_and_the_connection_stays(
     client: MoonrakerClient, sim: MoonrakerSimulator
 ) -> None:
+    seen: list[bool] = []
+    client.add_listener(lambda s: seen.append(s.connected))
     await sim.send_raw("x" * (MAX_MESSAGE_BYTES + 16))
-    await client.wait_for_state(lambda s: not s.connected, TIMEOUT)
-    state = await client.wait_for_state(lambda s: s.connected, TIMEOUT)
-    assert state.status is PrintStatus.PRINTING
-    await client.pause()  # the new connection works
+    await client.pause()  # answered on the same socket, after the frame
+    assert client.state.status is PrintStatus.PAUSED
+    assert all(seen)  # never offline
+    assert sim.connection_count == 1
 
 
 async def test_server_drop_marks_offline_and_reconnects(
@@ -371,7 +368,9 @@ async def test_silence_watchdog_detects_a_mute_server(
     sim: MoonrakerSimulator, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mc = fast(
-        MoonrakerClient("127.0.0.1", sim.port, api_key=KEY, session=session, silence_timeout=0.2)
+        MoonrakerClient(
+            "127.0.0.1", sim.port, api_key=KEY, session=session, poll_interval=0.1, stale_after=0.4
+        )
     )
     await mc.connect()
     try:

@@ -37,12 +37,14 @@ def load(name: str) -> Any:
 def fields_for(status: dict[str, Any], klippy: str = "ready", **kw: Any) -> dict[str, Any]:
     objects: dict[str, dict[str, Any]] = {}
     assert merge_status(objects, status)
-    return state_fields(
-        objects,
-        klippy_state=klippy,
-        klippy_message=kw.get("message"),
-        layout=kw.get("layout", ObjectLayout()),
-        metadata=kw.get("metadata"),
+    return dict(
+        state_fields(
+            objects,
+            klippy_state=klippy,
+            klippy_message=kw.get("message"),
+            layout=kw.get("layout", ObjectLayout()),
+            metadata=kw.get("metadata"),
+        )
     )
 
 
@@ -109,7 +111,8 @@ def test_shutdown_is_error_with_state_message_and_no_control() -> None:
     assert fields["error"].startswith("Shutdown due to webhooks request")
     assert "\n" not in fields["error"]
     assert fields["control_available"] is False
-    assert fields["control_unavailable_reason"] == "klippy_shutdown"
+    assert fields["control_unavailable_reason"] == "control_unavailable"
+    assert fields["native_status"] == "shutdown"  # says why
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,8 @@ import aiohttp
 import pytest
 
 from custom_components.printfarm.printers import (
-    ConnectionOptions,
     PrinterCommandError,
     PrinterConnectionError,
-    PrinterKind,
     PrinterNotice,
     PrinterProtocolError,
     PrinterState,
@@ -29,6 +27,7 @@ from simulator.elegoo import ElegooSimulator
 from simulator.job import PrintJob
 from simulator.prusalink import PrusaLinkSimulator
 from tests.conftest import RunningSims
+from tests.lines import client_options
 
 WAIT = 10.0
 
@@ -70,8 +69,7 @@ async def make_client() -> AsyncIterator[MakeClient]:
     session = aiohttp.ClientSession()
 
     def make(line: dict[str, Any]) -> PrinterClient:
-        fields = {k: v for k, v in line.items() if k not in ("name", "kind")}
-        options = ConnectionOptions(kind=PrinterKind(line["kind"]), **fields)
+        options = client_options(line)
         client = create_client(options, session)
         client.request_timeout = 3.0
         client.backoff.initial = 0.01
@@ -149,7 +147,7 @@ async def test_bambu_liveview_notice_follows_rtsp_url(
     client = make_client(line)
     await client.connect()
     assert client.state.notices == frozenset({PrinterNotice.LIVEVIEW_DISABLED})
-    assert client.state.extra["liveview"] is False
+    assert client.details["liveview"] is False
     sim.set_liveview(True)
     await client.wait_for_state(lacks(PrinterNotice.LIVEVIEW_DISABLED), WAIT)
     sim.set_liveview(False)
@@ -169,7 +167,7 @@ async def test_bambu_socket_camera_models_never_get_the_liveview_notice(
     }
     sim.publish_raw(json.dumps(report).encode())
     state = await client.wait_for_state(lambda s: s.progress == 42, WAIT)
-    assert state.extra["liveview"] is False
+    assert client.details["liveview"] is False
     assert state.notices == frozenset()
 
 
@@ -197,8 +195,8 @@ async def test_elegoo_keeps_retrying_a_full_printer_and_clears_the_notice(
     """Connected, dropped, turned away while others hold the slots, then back in."""
     sim, line = await start_sim("elegoo")
     client = make_client(line)
-    client.keepalive_interval = 0.1  # type: ignore[attr-defined]
-    client.silence_timeout = 0.4  # type: ignore[attr-defined]
+    client.poll_interval = 0.1
+    client.stale_after = 0.4
     await client.connect()
     refused_before = sim.refused
     sim.max_clients = 0

@@ -15,11 +15,9 @@ import pytest_socket
 
 from custom_components.printfarm.printers import (
     CameraKind,
-    ConnectionOptions,
     PrinterAuthError,
     PrinterCommandError,
     PrinterConnectionError,
-    PrinterKind,
     PrinterNotSupportedError,
     PrinterProtocolError,
     PrinterState,
@@ -35,6 +33,7 @@ from simulator.base import SimOptions
 from simulator.camera import FrameSource
 from simulator.job import Phase, PrintJob
 from simulator.octoprint import MAXTEMP, OctoPrintSimulator
+from tests.lines import client_options
 
 WAIT = 10.0
 
@@ -94,10 +93,7 @@ async def test_line_builds_a_working_client(session: aiohttp.ClientSession) -> N
     sim, line = await start_sim()
     try:
         assert set(line) == {"kind", "name", "host", "port", "api_key"}
-        options = ConnectionOptions(
-            kind=PrinterKind(line["kind"]),
-            **{k: v for k, v in line.items() if k not in {"kind", "name"}},
-        )
+        options = client_options(line)
         client = create(options, session)
         async with client:
             assert client.info.firmware == "OctoPrint 1.11.8"
@@ -238,8 +234,7 @@ async def test_wrong_key_is_auth_error(
 async def test_own_session_is_closed(sim: OctoPrintSimulator) -> None:
     client = OctoPrintClient("127.0.0.1", api_key=sim.api_key, port=sim.port, use_push=False)
     await client.connect()
-    own = client._session
-    assert own is not None
+    own = await client._session()
     await client.close()
     assert own.closed
 
@@ -360,7 +355,7 @@ async def test_push_silence_falls_back_to_polling(
     async with make_client(sim, session, use_push=True, poll_interval=0.2) as client:
         assert client._push is not None
         client.push_silence_timeout = 0.01
-        client._kick.set()
+        client._wake.set()
         sim.job.pause()
         await client.wait_for_state(status_is(PrintStatus.PAUSED), WAIT)
         assert client.connected
@@ -592,11 +587,18 @@ async def test_poll_overlapping_a_command_is_dropped(
         async with asyncio.timeout(WAIT):
             await asked.wait()
         await client._command("api/job", {"command": "pause", "action": "pause"}, "pause")
-        client._kick.clear()
+        polled = asyncio.Event()
+
+        async def next_job() -> web.Response:
+            polled.set()
+            return hostile.job()
+
+        hostile.slow_job = next_job
         gate.set()
         assert await poll == before
         assert client.state.status is PrintStatus.PRINTING
-        assert client._kick.is_set()  # an immediate fresh poll is requested instead
+        async with asyncio.timeout(WAIT):
+            await polled.wait()  # an immediate fresh poll is made instead
 
 
 async def test_server_restart_goes_offline_and_reconnects(

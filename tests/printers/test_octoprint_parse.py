@@ -19,7 +19,7 @@ from custom_components.printfarm.printers import (
 )
 from custom_components.printfarm.printers.octoprint import STATUS_MAP, create, detect_flavour
 from custom_components.printfarm.printers.octoprint.camera import camera_info, resolve_url
-from custom_components.printfarm.printers.octoprint.client import conflict_reason
+from custom_components.printfarm.printers.octoprint.control import conflict_reason
 from custom_components.printfarm.printers.octoprint.merge import Reading, state_changes
 from custom_components.printfarm.printers.octoprint.parse import (
     VersionInfo,
@@ -421,7 +421,10 @@ async def test_create_reads_options() -> None:
                 kind=PrinterKind.OCTOPRINT,
                 host="10.0.0.5",
                 api_key="k",
-                extra={"ssl": "true", "path": "/octo", "push": "false", "poll_interval": "2"},
+                ssl=True,
+                path="/octo",
+                push=False,
+                poll_interval=2,
             ),
             session,
         )

@@ -33,8 +33,9 @@ def probe_args(line: dict[str, Any], *command: str, **override: Any) -> list[str
     for key, flag in ARGUMENTS.items():
         if values.get(key) is not None:
             argv += [flag, str(values[key])]
-    for key, value in (values.get("extra") or {}).items():
-        argv += ["--ca-file", str(value)] if key == "ca_file" else ["--option", f"{key}={value}"]
+    ca_file = (values.get("extra") or {}).get("ca_file")  # the rest describes the simulator
+    if ca_file:
+        argv += ["--ca-file", str(ca_file)]
     return [*argv, "--timeout", "20", *command]
 
 
@@ -100,11 +101,11 @@ def test_unreachable_printer_exits_1_with_one_line(capsys: pytest.CaptureFixture
 
 def test_options_and_secrets_from_the_command_line() -> None:
     bambu = ["bambu", "--host", "10.0.0.5", "--serial", "01P00A000000001"]
-    extra = ["--option", "watchdog_s=5", "--ca-file", "/tmp/ca.pem"]
+    extra = ["--option", "stale_after=5", "--ca-file", "/tmp/ca.pem"]
     args = build_parser().parse_args([*bambu, "--access-code", "12345678", *extra, "status"])
     options = options_from_args(args)
     assert options.access_code == "12345678"
-    assert options.extra == {"watchdog_s": "5", "ca_file": "/tmp/ca.pem"}
+    assert (options.stale_after, options.ca_file) == (5.0, "/tmp/ca.pem")
     elegoo = ["elegoo", "--host", "10.0.0.6"]
     bad = build_parser().parse_args([*elegoo, "--option", "novalue", "status"])
     with pytest.raises(SystemExit, match="KEY=VALUE"):

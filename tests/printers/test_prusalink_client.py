@@ -13,7 +13,6 @@ import pytest
 
 from custom_components.printfarm.printers import (
     CameraKind,
-    ConnectionOptions,
     PrinterAuthError,
     PrinterCommandError,
     PrinterConnectionError,
@@ -22,8 +21,8 @@ from custom_components.printfarm.printers import (
     PrinterProtocolError,
     PrintStatus,
 )
-from custom_components.printfarm.printers.base import MAX_MESSAGE_BYTES
 from custom_components.printfarm.printers.factory import create_client
+from custom_components.printfarm.printers.limits import MAX_MESSAGE_BYTES
 from custom_components.printfarm.printers.prusalink import (
     PrusaLinkClient,
     PrusaLinkFirmwareTooOldError,
@@ -35,6 +34,7 @@ from simulator.camera import FrameSource
 from simulator.job import PrintJob
 from simulator.prusalink import Override, PrusaLinkSimulator
 from tests.conftest import FIXTURES
+from tests.lines import client_options
 
 WAIT = 5.0
 
@@ -127,7 +127,7 @@ async def test_connect_reads_identity_and_state(
     assert state.job == "3DBenchy.gcode"
     assert state.nozzle_target == 215.0
     assert state.bed_target == 60.0
-    assert state.extra["job_id"] == sim.job_id
+    assert client.details["job_id"] == sim.job_id
     assert client.capabilities.temperature_control is (variant == "pi")
     assert client.capabilities.speed_factor is (variant == "pi")
     assert client.capabilities.thumbnail
@@ -195,8 +195,7 @@ async def test_api_key_instead_of_password(make_sim: MakeSim, make_client: MakeC
 async def test_create_from_the_simulator_line(make_sim: MakeSim) -> None:
     """The JSON line is exactly what ConnectionOptions and create() need."""
     _sim, line = await make_sim()
-    fields = {k: v for k, v in line.items() if k not in ("name", "kind")}
-    options = ConnectionOptions(kind=PrinterKind(line["kind"]), **fields)
+    options = client_options(line)
     client = create(options, None)
     try:
         await client.connect()
@@ -224,8 +223,7 @@ async def test_factory_passes_a_shared_httpx_client_and_never_closes_it(
 ) -> None:
     """The HA path: create_client(..., httpx_client=shared) polls through the shared client."""
     _sim, line = await make_sim()
-    fields = {k: v for k, v in line.items() if k not in ("name", "kind")}
-    options = ConnectionOptions(kind=PrinterKind(line["kind"]), **fields)
+    options = client_options(line)
     sent: list[str] = []
 
     async def count(request: httpx.Request) -> None:
@@ -389,7 +387,7 @@ async def test_job_id_mismatch_reports_job_changed(
         await client.pause()
     assert err.value.reason == "job_changed"
     assert sim.commands == [("PUT", f"/api/v1/job/{old_id}/pause", 404)]
-    assert client.state.extra["job_id"] == new_id
+    assert client.details["job_id"] == new_id
     assert client.state.job == "other_part.gcode"
     await client.pause()  # now aimed at the new job
     assert sim.commands[-1] == ("PUT", f"/api/v1/job/{new_id}/pause", 204)
@@ -399,8 +397,13 @@ async def test_wrong_state_is_a_conflict(make_sim: MakeSim, make_client: MakeCli
     sim, line = await make_sim()
     client = make_client(line, poll_interval=60)
     await client.connect()
+    sent = len(sim.commands)
     with pytest.raises(PrinterCommandError) as err:
-        await client.resume()  # printing, not paused
+        await client.resume()  # printing, not paused: refused before anything is sent
+    assert err.value.reason == "not_paused"
+    assert len(sim.commands) == sent
+    with pytest.raises(PrinterCommandError) as err:
+        await client._job_command("PUT", "resume", "resume")  # the printer itself says 409
     assert err.value.reason == "conflict"
     assert sim.commands[-1][2] == 409
 
@@ -558,7 +561,7 @@ async def test_snapshot_only_where_a_camera_exists(
 @pytest.mark.parametrize(
     ("override", "reason"),
     [
-        (Override(status=204, content_type="text/plain"), "no_frame"),
+        (Override(status=204, content_type="text/plain"), "camera_unavailable"),
         (
             Override(status=404, body=b'{"message": "Camera is not available"}'),
             "camera_unavailable",

@@ -8,6 +8,8 @@ Imports inside it are relative so it can also run as a top-level package.
 from __future__ import annotations
 
 from .base import PrinterClient
+from .descriptor import FieldKind, FormField, KindDescriptor, Limits, Pairing
+from .descriptors import DESCRIPTORS, descriptor_for
 from .exceptions import (
     PrinterAuthError,
     PrinterCommandError,
@@ -15,6 +17,7 @@ from .exceptions import (
     PrinterError,
     PrinterNotSupportedError,
     PrinterProtocolError,
+    Reason,
 )
 from .models import (
     ACTIVE_STATUSES,
@@ -23,22 +26,31 @@ from .models import (
     CameraKind,
     Capabilities,
     ConnectionOptions,
+    DiscoveredPrinter,
     FanKind,
     PrinterInfo,
     PrinterKind,
     PrinterNotice,
     PrinterState,
     PrintStatus,
+    StateUpdate,
 )
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "DESCRIPTORS",
     "AmsTray",
     "CameraInfo",
     "CameraKind",
     "Capabilities",
     "ConnectionOptions",
+    "DiscoveredPrinter",
     "FanKind",
+    "FieldKind",
+    "FormField",
+    "KindDescriptor",
+    "Limits",
+    "Pairing",
     "PrintStatus",
     "PrinterAuthError",
     "PrinterClient",
@@ -51,4 +63,7 @@ __all__ = [
     "PrinterNotice",
     "PrinterProtocolError",
     "PrinterState",
+    "Reason",
+    "StateUpdate",
+    "descriptor_for",
 ]

@@ -1,4 +1,4 @@
-"""The contract every protocol client fulfils, and the machinery they share.
+"""The contract every protocol client fulfils, and the machinery written once for all five.
 
 A client is used like this::
 
@@ -7,209 +7,180 @@ A client is used like this::
         await client.pause()                # returns once the printer reports paused
 
 ``connect()`` makes the first connection inline, so bad credentials or an
-unreachable host raise at once. After that a supervisor task keeps the
-connection alive: it runs ``_listen()`` (push loop or poll loop), and when the
-connection drops it marks the printer offline and reconnects with capped
-backoff. Authentication failures stop the reconnect loop (retrying a wrong
-access code only locks users out) and are reported through ``last_error``.
+unreachable host raise at once (only the typed errors of ``exceptions``).
+After that a supervisor keeps the connection alive. While connected, two
+things run side by side: the client's ``_listen()`` (its push loop; nothing
+for kinds that poll) and the base's heartbeat, which runs ``_probe()`` (a poll,
+or a request the printer must answer) every ``poll_interval`` seconds, faster
+right after a command. The state is *healthy* while a round trip completed
+within ``stale_after`` seconds; past that it is stale: the printer shows
+offline and the client reconnects. Whatever ends a connection, any exception
+but cancellation, the supervisor logs it, marks the printer offline, tears
+down without raising, backs off and reconnects. Refused credentials stop the
+reconnect loop (retrying a wrong access code only locks users out) and are
+reported through ``last_error``. ``close()`` never raises.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Callable
 import contextlib
-import dataclasses
 import logging
-import math
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+import aiohttp
+
 from .backoff import Backoff
+from .coerce import brief
+from .descriptor import KindDescriptor
+from .engine import CommandEngine
 from .exceptions import (
     PrinterAuthError,
-    PrinterCommandError,
     PrinterConnectionError,
     PrinterError,
-    PrinterNotSupportedError,
+    PrinterProtocolError,
+    Reason,
 )
-from .models import (
-    ACTIVE_STATUSES,
-    CameraInfo,
-    CameraKind,
-    Capabilities,
-    FanKind,
-    PrinterInfo,
-    PrinterKind,
-    PrinterNotice,
-    PrinterState,
-    PrintStatus,
-)
+from .features import Features
+from .models import PrinterKind, PrinterState
+from .plumbing import Owned, Pending
+from .state import StateListener
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Largest single message a client accepts from a printer (JSON, MQTT payload).
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-#: Largest camera frame or thumbnail accepted.
-MAX_IMAGE_BYTES = 16 * 1024 * 1024
-#: How long a command waits for the printer's state to confirm it.
-COMMAND_CONFIRM_TIMEOUT = 20.0
-
-StateListener = Callable[[PrinterState], None]
-StatePredicate = Callable[[PrinterState], bool]
+__all__ = ["PrinterClient", "StateListener"]
 
 
-class PrinterClient(ABC):
+async def _new_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession()
+
+
+async def _close_session(session: aiohttp.ClientSession) -> None:
+    await session.close()
+
+
+class PrinterClient(CommandEngine, Features, ABC):
     """Base class of the five protocol clients."""
 
     kind: ClassVar[PrinterKind]
+    descriptor: ClassVar[KindDescriptor]
 
-    def __init__(self, host: str, *, request_timeout: float = 10.0) -> None:
-        """Store the host; subclasses add their own credentials and session."""
+    def __init__(
+        self,
+        host: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        request_timeout: float = 10.0,
+        poll_interval: float | None = None,
+        stale_after: float | None = None,
+    ) -> None:
+        """Store the host; subclasses add their credentials. Nothing is opened yet."""
+        super().__init__()
         self.host = host
         self.request_timeout = request_timeout
-        self._state = PrinterState()
-        self._info: PrinterInfo | None = None
-        self._capabilities = Capabilities()
-        self._camera = CameraInfo()
-        self._listeners: list[StateListener] = []
-        self._waiters: list[tuple[StatePredicate, asyncio.Future[PrinterState]]] = []
+        #: Seconds between round trips that prove the state current.
+        self.poll_interval = poll_interval or self.descriptor.poll_interval
+        #: Seconds between polls right after a command (None: the kind pushes).
+        self.fast_poll_interval = self.descriptor.fast_poll_interval
+        #: Without a round trip this long, the state is stale.
+        self.stale_after = stale_after or max(
+            self.descriptor.stale_after, self.poll_interval + request_timeout
+        )
+        #: Facts for diagnostics that no entity shows (they never wake a listener).
+        self.details: dict[str, Any] = {}
+        self._pendings: list[Pending[Any, Any]] = []
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
+        self._last_fresh = 0.0
+        self._logged: set[str] = set()
         self.last_error: PrinterError | None = None
         self.backoff = Backoff()
+        self._http = Owned(session, _new_session, _close_session, lambda s: s.closed)
 
-    # ------------------------------------------------------------------ state
+    def _new_pending(self) -> Pending[Any, Any]:
+        """Replies awaited on this client's connection; failed when it goes."""
+        pending: Pending[Any, Any] = Pending()
+        self._pendings.append(pending)
+        return pending
 
-    @property
-    def state(self) -> PrinterState:
-        """The latest normalized state."""
-        return self._state
+    async def _session(self) -> aiohttp.ClientSession:
+        """The aiohttp session: the one handed in, else the client's own."""
+        return await self._http.get()
 
-    @property
-    def info(self) -> PrinterInfo:
-        """Identity of the printer; valid after ``connect()``."""
-        if self._info is None:
-            raise PrinterError("not connected yet: call connect() first")
-        return self._info
+    # ------------------------------------------------------------- freshness
 
-    @property
-    def capabilities(self) -> Capabilities:
-        """What this printer supports; valid after ``connect()``."""
-        return self._capabilities
+    def _fresh(self) -> None:
+        """A round trip completed (or a message the kind counts as one): the state is current."""
+        self._last_fresh = asyncio.get_running_loop().time()
 
-    @property
-    def camera(self) -> CameraInfo:
-        """Where the camera is; valid after ``connect()``."""
-        return self._camera
+    def _probe_interval(self) -> float:
+        """Seconds until the next probe."""
+        fast = self.fast_poll_interval
+        if fast is not None and asyncio.get_running_loop().time() < self._fast_until:
+            return min(fast, self.poll_interval)
+        return self.poll_interval
 
-    @property
-    def connected(self) -> bool:
-        """Whether the printer is reachable right now."""
-        return self._state.connected
+    async def _probe(self) -> None:
+        """One round trip that proves the state current; by default a full refresh."""
+        await self.refresh()
 
-    def add_listener(self, listener: StateListener) -> Callable[[], None]:
-        """Call ``listener`` with every changed state; returns the remover."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
-
-    def _update_state(self, **changes: Any) -> bool:
-        """Apply changes; notify only if the state really changed."""
-        return self._set_state(dataclasses.replace(self._state, **changes))
-
-    def _set_state(self, new: PrinterState) -> bool:
-        if new == self._state:
-            return False
-        self._state = new
-        for predicate, future in list(self._waiters):
-            if not future.done() and predicate(new):
-                future.set_result(new)
-        for listener in list(self._listeners):
+    async def _heartbeat(self) -> None:
+        """Probe on the kind's cadence; raise once the state has gone stale."""
+        loop = asyncio.get_running_loop()
+        healthy = False
+        while True:
+            deadline = self._last_fresh + self.stale_after
+            wait = min(self._probe_interval(), max(0.0, deadline - loop.time()))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+            self._wake.clear()
+            if loop.time() - self._last_fresh > self.stale_after:
+                raise PrinterConnectionError(
+                    f"{self.host}: no fresh state for {self.stale_after:g} s", reason=Reason.STALE
+                )
+            left = self._last_fresh + self.stale_after - loop.time()
             try:
-                listener(new)
-            except Exception:
-                _LOGGER.exception("State listener of %s failed", self.host)
-        return True
-
-    def _set_notice(self, notice: PrinterNotice, *, active: bool) -> None:
-        """Raise or clear one notice; listeners hear only of a real change."""
-        notices = self._state.notices
-        if (notice in notices) is not active:
-            self._update_state(notices=notices | {notice} if active else notices - {notice})
-
-    def _mark_offline(self, error: str | None = None) -> None:
-        """The connection is gone: keep what is known, but say offline."""
-        self._update_state(connected=False, status=PrintStatus.OFFLINE, error=error)
-
-    async def wait_for_state(
-        self, predicate: StatePredicate, timeout: float = COMMAND_CONFIRM_TIMEOUT
-    ) -> PrinterState:
-        """Wait until the printer reports a state matching ``predicate``."""
-        if predicate(self._state):
-            return self._state
-        future: asyncio.Future[PrinterState] = asyncio.get_running_loop().create_future()
-        entry = (predicate, future)
-        self._waiters.append(entry)
-        try:
-            async with asyncio.timeout(timeout):
-                return await future
-        finally:
-            self._waiters.remove(entry)
-
-    async def _confirm(
-        self, predicate: StatePredicate, what: str, timeout: float | None = None
-    ) -> None:
-        """Wait for the state that confirms a command, or raise ``not_confirmed``."""
-        try:
-            await self.wait_for_state(
-                predicate, COMMAND_CONFIRM_TIMEOUT if timeout is None else timeout
-            )
-        except TimeoutError as err:
-            raise PrinterCommandError(
-                f"{what}: the printer did not confirm the command (status is {self._state.status})",
-                reason="not_confirmed",
-            ) from err
-
-    def _require_active(self, what: str) -> None:
-        """Refuse pause/resume/stop when no job is under way."""
-        if not self._state.connected:
-            raise PrinterConnectionError(f"{what}: printer {self.host} is offline")
-        if self._state.status not in ACTIVE_STATUSES:
-            raise PrinterCommandError(
-                f"{what}: no job is running (status is {self._state.status})", reason="not_printing"
-            )
+                async with asyncio.timeout(max(0.05, min(self.request_timeout, left))):
+                    await self._probe()
+            except TimeoutError:
+                _LOGGER.debug("%s did not answer a probe in time", self.host)
+                continue
+            except PrinterProtocolError as err:  # a bad answer is not a dead printer
+                _LOGGER.debug("Ignoring a bad answer from %s: %s", self.host, err)
+                continue
+            self._fresh()
+            if not healthy:
+                healthy = True
+                self.backoff.reset()
 
     # -------------------------------------------------------------- lifecycle
 
     async def connect(self) -> None:
         """Connect, authenticate and read the full state; then keep it live.
 
-        Raises PrinterConnectionError, PrinterAuthError or PrinterProtocolError
-        when the first connection fails.
+        Raises only PrinterError subclasses (connection, auth, protocol).
         """
         self._closing = False
-        await self._open()
+        await self._open_guarded()
         self.backoff.reset()
         self._supervisor = asyncio.create_task(
             self._supervise(), name=f"printfarm {self.kind} {self.host}"
         )
 
     async def close(self) -> None:
-        """Stop the supervisor and close every connection this client opened."""
+        """Stop the supervisor and close every connection this client opened; never raises."""
         self._closing = True
         task, self._supervisor = self._supervisor, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self._teardown()
+        await self._teardown_quietly()
         self._mark_offline()
+        await self._http.close()
 
     async def __aenter__(self) -> Self:
         """Connect on entry."""
@@ -225,47 +196,109 @@ class PrinterClient(ABC):
         """Close on exit."""
         await self.close()
 
+    async def _open_guarded(self) -> None:
+        """``_open()``; on any failure tear down, and raise only typed errors."""
+        try:
+            await self._open()
+        except BaseException as err:
+            await self._teardown_quietly()
+            if isinstance(err, PrinterError) or not isinstance(err, Exception):
+                raise
+            self._log_unexpected(err)
+            raise PrinterProtocolError(
+                f"{self.host}: unexpected {type(err).__name__} while connecting"
+            ) from err
+        self._fresh()
+
+    async def _teardown_quietly(self) -> None:
+        """``_teardown()`` that never raises; every awaited reply fails at once."""
+        gone = PrinterConnectionError(f"connection to {self.host} closed")
+        for pending in self._pendings:
+            pending.fail_all(gone)
+        try:
+            await self._teardown()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a broken connection may fail to close
+            _LOGGER.debug("Closing the connection to %s failed: %s", self.host, brief(err))
+
+    def _log_unexpected(self, err: BaseException) -> None:
+        """Log an exception that is not a typed error: in full once, briefly after that."""
+        key = type(err).__name__
+        first = key not in self._logged
+        self._logged.add(key)
+        _LOGGER.log(
+            logging.ERROR if first else logging.DEBUG,
+            "Unexpected %s from %s printer %s; reconnecting: %s",
+            key,
+            self.kind,
+            self.host,
+            brief(str(err)),
+            exc_info=err if first else None,
+        )
+
+    async def _serve(self) -> None:
+        """Run the push loop and the heartbeat until either ends the connection."""
+        tasks = (
+            asyncio.create_task(self._listen(), name=f"printfarm {self.kind} {self.host} listen"),
+            asyncio.create_task(self._heartbeat(), name=f"printfarm {self.kind} {self.host} beat"),
+        )
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+            raise PrinterConnectionError(f"the connection to {self.host} ended")
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
     async def _supervise(self) -> None:
-        """Run the listen loop; reconnect with capped backoff when it ends."""
-        first = True
+        """Keep the connection alive: serve, and after any failure reconnect with backoff."""
         while not self._closing:
-            if not first:
-                try:
-                    await self._open()
-                except PrinterAuthError as err:
-                    self.last_error = err
-                    self._mark_offline(str(err))
-                    _LOGGER.warning("Printer %s refused the credentials; not retrying", self.host)
-                    return
-                except PrinterError as err:
-                    self.last_error = err
-                    self._mark_offline()
-                    delay = self.backoff.next_delay()
-                    _LOGGER.debug(
-                        "Reconnect to %s failed (%s); next try in %.1f s", self.host, err, delay
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-            first = False
             try:
-                await self._listen()
+                await self._serve()
+            except asyncio.CancelledError:
+                raise
+            except PrinterAuthError as err:
+                await self._lose(err)
+                return
+            except PrinterError as err:
+                _LOGGER.debug("Connection to %s lost: %s", self.host, err)
+                await self._lose(err)
+            except Exception as err:  # noqa: BLE001 - nothing may end the supervisor
+                self._log_unexpected(err)
+                await self._lose(PrinterProtocolError(f"unexpected {type(err).__name__}"))
+            if not await self._reconnect():
+                return
+
+    async def _lose(self, err: PrinterError) -> None:
+        self.last_error = err
+        await self._teardown_quietly()
+        if not self._closing:
+            self._mark_offline(str(err) if isinstance(err, PrinterAuthError) else None)
+
+    async def _reconnect(self) -> bool:
+        """Try again with capped backoff; False when closing or the credentials are refused."""
+        while True:
+            await asyncio.sleep(self.backoff.next_delay())
+            if self._closing:
+                return False
+            try:
+                await self._open_guarded()
             except PrinterAuthError as err:
                 self.last_error = err
                 self._mark_offline(str(err))
-                await self._teardown()
-                return
+                _LOGGER.warning("Printer %s refused the credentials; not retrying", self.host)
+                return False
             except PrinterError as err:
                 self.last_error = err
-                _LOGGER.debug("Connection to %s lost: %s", self.host, err)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # a bug must not kill the supervisor for good
-                _LOGGER.exception("Unexpected error talking to %s", self.host)
-                self.last_error = PrinterError(str(err))
-            await self._teardown()
-            if not self._closing:
                 self._mark_offline()
-                await asyncio.sleep(self.backoff.next_delay())
+                _LOGGER.debug("Reconnect to %s failed: %s", self.host, err)
+            else:
+                return True
 
     # ------------------------------------------------------- protocol hooks
 
@@ -273,132 +306,18 @@ class PrinterClient(ABC):
     async def _open(self) -> None:
         """Open the connection, authenticate and load info, capabilities and full state.
 
-        Must set ``self._info`` and a connected state, and raise one of the
-        typed errors on failure (never leave half-open resources behind).
+        Must set ``self._info`` and a connected state. Whatever it raises, the
+        base tears down and reports a typed error.
         """
 
-    @abstractmethod
     async def _listen(self) -> None:
-        """Consume pushes (or poll) until the connection is lost; then raise or return.
-
-        Push clients must enforce a silence watchdog: no message within the
-        protocol's keep-alive window means the connection is dead.
-        Call ``self.backoff.reset()`` once the connection has proved healthy.
-        """
+        """Consume pushes until the connection is lost, then raise; polling kinds wait."""
+        await asyncio.Event().wait()
 
     @abstractmethod
     async def _teardown(self) -> None:
         """Close the connection opened by ``_open``; idempotent."""
 
-    # --------------------------------------------------------------- commands
-
     @abstractmethod
     async def refresh(self) -> PrinterState:
         """Ask the printer for its full state now and return it."""
-
-    @abstractmethod
-    async def pause(self) -> None:
-        """Pause the job; returns when the printer reports paused."""
-
-    @abstractmethod
-    async def resume(self) -> None:
-        """Resume the job; returns when the printer reports printing again."""
-
-    @abstractmethod
-    async def stop(self) -> None:
-        """Cancel the job; returns when the printer reports it stopped."""
-
-    @abstractmethod
-    async def set_nozzle_target(self, celsius: float) -> None:
-        """Set the nozzle target temperature."""
-
-    @abstractmethod
-    async def set_bed_target(self, celsius: float) -> None:
-        """Set the bed target temperature."""
-
-    async def set_light(self, on: bool) -> None:
-        """Switch the chamber light."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no controllable light")
-
-    async def send_gcode(self, gcode: str) -> None:
-        """Send raw G-code."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} does not accept G-code")
-
-    async def set_speed_factor(self, percent: int) -> None:
-        """Set the feed-rate override in percent."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no speed factor")
-
-    async def set_speed_preset(self, preset: str) -> None:
-        """Choose one of ``capabilities.speed_presets``."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no speed presets")
-
-    async def set_fan_speed(self, fan: FanKind, percent: int) -> None:
-        """Set one of ``capabilities.controllable_fans`` to ``percent`` (0-100).
-
-        Returns once the printer reports the new speed, where it reports fan
-        speeds at all. Raises PrinterNotSupportedError for a fan it cannot
-        set and PrinterCommandError ``invalid_value`` for a bad percentage.
-        """
-        self._check_fan(fan, percent)
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no controllable fan")
-
-    def _check_fan(self, fan: FanKind | str, percent: int) -> FanKind:
-        """Validate a fan request before anything is sent; returns the fan."""
-        try:
-            kind = FanKind(fan)
-        except ValueError:
-            raise PrinterNotSupportedError(f"{self.host}: there is no fan {fan!r}") from None
-        if kind not in self._capabilities.controllable_fans:
-            raise PrinterNotSupportedError(
-                f"{self.kind} printer {self.host} cannot set its {kind.value} fan"
-            )
-        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-            raise PrinterCommandError(
-                f"{kind.value} fan: {percent!r} is not a speed of 0-100 %", reason="invalid_value"
-            )
-        return kind
-
-    async def emergency_stop(self) -> None:
-        """Halt the machine at once (Klipper)."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no emergency stop")
-
-    async def firmware_restart(self) -> None:
-        """Restart the firmware (Klipper)."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} cannot restart firmware")
-
-    async def open_stream(self) -> str | None:
-        """Make the camera's MJPEG stream available; return its URL (None: no stream).
-
-        Call ``close_stream()`` when the viewer leaves: some printers serve a
-        single stream that also counts against their connection limit.
-        """
-        return self._camera.stream_url if self._camera.kind is CameraKind.MJPEG else None
-
-    async def close_stream(self) -> None:  # noqa: B027 - optional hook, nothing to release
-        """Release what ``open_stream()`` took."""
-
-    async def snapshot(self) -> bytes:
-        """Return one JPEG frame from the printer's camera."""
-        raise PrinterNotSupportedError(f"{self.kind} printer {self.host} has no camera")
-
-    async def thumbnail(self) -> bytes | None:
-        """Return the current job's thumbnail (PNG or JPEG), or None."""
-        return None
-
-
-def fan_pwm(percent: int) -> int:
-    """A fan speed in percent as the 0-255 ``S`` value of ``M106``."""
-    return round(percent * 255 / 100)
-
-
-def check_temperature(celsius: float, maximum: float, what: str) -> float:
-    """Validate a target temperature before it is sent to a printer."""
-    if not isinstance(celsius, int | float) or math.isnan(celsius):
-        raise PrinterCommandError(
-            f"{what}: {celsius!r} is not a temperature", reason="invalid_value"
-        )
-    if celsius < 0 or celsius > maximum:
-        raise PrinterCommandError(
-            f"{what}: {celsius} °C is outside 0-{maximum:g} °C", reason="invalid_value"
-        )
-    return float(celsius)

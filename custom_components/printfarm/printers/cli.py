@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 import contextlib
 import json
 import os
@@ -128,16 +129,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+#: ``--option KEY=VALUE``: the ConnectionOptions fields a command line may set, typed.
+OPTIONS: dict[str, Callable[[str], Any]] = {
+    "name": str,
+    "poll_interval": float,
+    "stale_after": float,
+    "ssl": _flag,
+    "path": str,
+    "push": _flag,
+}
+
+
 def options_from_args(args: argparse.Namespace) -> ConnectionOptions:
     """Turn parsed arguments into ConnectionOptions."""
     extra: dict[str, Any] = {}
     for item in args.option:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"probe: --option wants KEY=VALUE, got {item!r}")
-        extra[key] = value
-    if args.ca_file:
-        extra["ca_file"] = args.ca_file
+        if not sep or key not in OPTIONS:
+            raise SystemExit(
+                f"probe: --option wants KEY=VALUE with KEY one of {', '.join(OPTIONS)}, "
+                f"got {item!r}"
+            )
+        try:
+            extra[key] = OPTIONS[key](value)
+        except ValueError:
+            raise SystemExit(f"probe: --option {key} cannot be {value!r}") from None
     return ConnectionOptions(
         kind=PrinterKind(args.kind),
         host=args.host,
@@ -149,7 +169,8 @@ def options_from_args(args: argparse.Namespace) -> ConnectionOptions:
         password=args.password,
         camera_port=args.camera_port,
         model=args.model,
-        extra=extra,
+        ca_file=args.ca_file,
+        **extra,
     )
 
 

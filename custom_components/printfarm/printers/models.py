@@ -7,9 +7,11 @@ frozen dataclasses. Nothing above this package ever sees a raw payload.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict, cast
+
+from .exceptions import Reason
 
 
 class PrinterKind(StrEnum):
@@ -172,9 +174,12 @@ class PrinterState:
     hms_errors: tuple[str, ...] = ()
     thumbnail_id: str | None = None  # changes whenever the job's thumbnail changes
     control_available: bool = True
-    control_unavailable_reason: str | None = None
+    control_unavailable_reason: Reason | None = None
     notices: frozenset[PrinterNotice] = frozenset()  # conditions the user must fix
-    extra: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
+
+    def updated(self, update: StateUpdate) -> PrinterState:
+        """This state with ``update`` applied (fields it does not name are kept)."""
+        return replace(self, **update)
 
     def fan_speed(self, fan: FanKind) -> int | None:
         """The reported speed of one fan in percent (None: not reported)."""
@@ -184,8 +189,53 @@ class PrinterState:
         """Plain JSON-able dict (enums as their values)."""
         data = asdict(self)
         data["status"] = self.status.value
+        reason = self.control_unavailable_reason
+        data["control_unavailable_reason"] = None if reason is None else reason.value
         data["notices"] = sorted(notice.value for notice in self.notices)
         return data
+
+
+class StateUpdate(TypedDict, total=False):
+    """The fields one message changes; a parser returns one, the client applies it.
+
+    Every key is a ``PrinterState`` field with its type, so mypy checks each one.
+    """
+
+    connected: bool
+    status: PrintStatus
+    native_status: str | None
+    progress: float | None
+    remaining_s: int | None
+    elapsed_s: int | None
+    job: str | None
+    layer: int | None
+    total_layers: int | None
+    nozzle_temp: float | None
+    nozzle_target: float | None
+    bed_temp: float | None
+    bed_target: float | None
+    chamber_temp: float | None
+    error: str | None
+    fan_part_cooling: int | None
+    fan_auxiliary: int | None
+    fan_chamber: int | None
+    speed_factor: int | None
+    speed_preset: str | None
+    light_on: bool | None
+    door_open: bool | None
+    wifi_signal: int | None
+    filament_used_mm: float | None
+    ams_trays: tuple[AmsTray, ...]
+    hms_errors: tuple[str, ...]
+    thumbnail_id: str | None
+    control_available: bool
+    control_unavailable_reason: Reason | None
+    notices: frozenset[PrinterNotice]
+
+
+def present(update: StateUpdate) -> StateUpdate:
+    """``update`` without the fields whose value is None (the state keeps what it knows)."""
+    return cast("StateUpdate", {key: value for key, value in update.items() if value is not None})
 
 
 _FAN_SPEEDS: dict[FanKind, Callable[[PrinterState], int | None]] = {
@@ -200,17 +250,39 @@ class ConnectionOptions:
     """Everything needed to reach one printer, whatever its kind.
 
     The probe CLI and the integration's config flow both fill this and hand
-    it to ``create_client``.
+    it to ``create_client``. Fields a kind does not use are ignored by it.
     """
 
     kind: PrinterKind
     host: str
     port: int | None = None
+    #: Bambu: the serial (TLS name); Elegoo: the MainboardID; OctoPrint: an instance UUID.
     serial: str | None = None
-    access_code: str | None = None
-    api_key: str | None = None
-    username: str | None = None
-    password: str | None = None
-    camera_port: int | None = None
+    access_code: str | None = None  # Bambu LAN access code
+    api_key: str | None = None  # Moonraker, OctoPrint, PrusaLink (instead of a password)
+    username: str | None = None  # PrusaLink digest user
+    password: str | None = None  # PrusaLink digest password
+    camera_port: int | None = None  # Bambu camera socket, Elegoo MJPEG server
+    model: str | None = None  # a model code or name the user or discovery knows
+    name: str | None = None  # Bambu: the name the printer announced (its reports carry none)
+    ca_file: str | None = None  # Bambu: one more CA to trust (a simulator's)
+    poll_interval: float | None = None  # seconds between polls, for kinds that poll
+    ssl: bool = False  # OctoPrint: reached over HTTPS
+    path: str = "/"  # OctoPrint: base path behind a reverse proxy
+    push: bool = True  # OctoPrint: listen to its websocket as well as polling
+    stale_after: float | None = None  # seconds without a fresh state before it is stale
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscoveredPrinter:
+    """A printer found on the network, whatever the way it was found."""
+
+    kind: PrinterKind
+    host: str
+    unique_id: str  # the identity the client will report (serial, MainboardID ...)
+    port: int | None = None
+    name: str | None = None  # the name the printer announced, if any
     model: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    serial: str | None = None
+    firmware: str | None = None
+    supported: bool = True  # False: seen, but speaks a protocol version printfarm cannot

@@ -1,26 +1,25 @@
-"""Bambu Lab printers over the LAN (MQTT over TLS, JPEG camera socket, RTSPS)."""
+"""Bambu Lab printers over the LAN (MQTT over TLS, JPEG camera socket, RTSPS relay)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..models import ConnectionOptions
-from .client import DEFAULT_PORT, BambuClient
+from .control import BambuClient
+from .descriptor import DEFAULT_PORT, DESCRIPTOR
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["DEFAULT_PORT", "BambuClient", "create"]
+__all__ = ["DEFAULT_PORT", "DESCRIPTOR", "BambuClient", "create"]
 
 
 def create(options: ConnectionOptions, session: aiohttp.ClientSession | None = None) -> BambuClient:
     """Build a client from ConnectionOptions (Bambu needs no HTTP session).
 
-    ``options.extra`` may hold ``ca_file`` (an extra trusted CA, e.g. the
-    simulator's), ``name`` and ``watchdog_s``.
+    Uses ``serial``, ``access_code``, ``camera_port``, ``model``, ``ca_file``
+    (an extra trusted CA, e.g. the simulator's), ``name`` and ``stale_after``.
     """
-    extra = options.extra
-    watchdog = extra.get("watchdog_s")
     return BambuClient(
         options.host,
         serial=options.serial or "",
@@ -28,7 +27,7 @@ def create(options: ConnectionOptions, session: aiohttp.ClientSession | None = N
         port=options.port or DEFAULT_PORT,
         camera_port=options.camera_port,
         model=options.model,
-        ca_file=str(extra["ca_file"]) if extra.get("ca_file") else None,
-        name=str(extra["name"]) if extra.get("name") else None,
-        watchdog_s=float(watchdog) if watchdog else 60.0,
+        ca_file=options.ca_file,
+        name=options.name,
+        stale_after=options.stale_after,
     )

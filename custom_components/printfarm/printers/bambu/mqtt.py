@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..exceptions import PrinterAuthError, PrinterConnectionError, PrinterProtocolError
+from ..limits import MAX_MESSAGE_BYTES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,16 +36,38 @@ _AUTH_REFUSED = frozenset({4, 5})
 MessageHandler = Callable[[str, bytes], None]
 
 
+class PacketTooLargeError(OSError):
+    """The broker announced a packet over the limit: refused before it is read."""
+
+
 class _PreparedSocketClient(paho.Client):
-    """A paho client that uses a socket opened (and TLS-wrapped) beforehand."""
+    """A paho client that uses a socket opened (and TLS-wrapped) beforehand.
+
+    It also refuses an oversized packet at the transport: paho reads a
+    packet's remaining length first and then buffers the whole packet;
+    here, once the length is known and over ``max_packet``, reading stops
+    with an error (the connection drops) before a byte of it is buffered.
+    """
 
     prepared: socket.socket | None = None
+    max_packet: int = MAX_MESSAGE_BYTES + 1024  # a payload at the limit, plus its topic
+    too_large: bool = False
 
     def _create_socket(self) -> Any:
         sock, self.prepared = self.prepared, None
         if sock is None:
             raise OSError("no prepared socket: reconnects are done by the owner")
         return sock
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        packet = self._in_packet
+        if packet["have_remaining"] and packet["remaining_length"] > self.max_packet:
+            self.too_large = True
+            raise PacketTooLargeError(
+                f"MQTT packet of {packet['remaining_length']} bytes is over the limit"
+            )
+        # paho asks for the whole rest of a packet at once: read it in slices
+        return super()._sock_recv(min(bufsize, 65536))
 
 
 async def _tls_handshake(sock: ssl.SSLSocket, loop: asyncio.AbstractEventLoop) -> None:
@@ -207,6 +230,11 @@ class AsyncMqtt:
         return tls
 
     # ---------------------------------------------------------------- using
+
+    @property
+    def too_large(self) -> bool:
+        """Whether the connection ended because the broker sent a packet over the limit."""
+        return self._client.too_large
 
     @property
     def is_connected(self) -> bool:

@@ -13,18 +13,49 @@ keeps its last good value); a field that is absent or null is None.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 import logging
 from typing import Any, Final
 
 from .. import coerce
-from ..models import AmsTray, PrintStatus
+from ..coerce import deep_merge
+from ..models import AmsTray, PrintStatus, StateUpdate
 from .models import SPEED_PRESETS, ModelSpec, model_from_modules
 from .status import CANCEL_ERRORS, normalize, stage_name
+from .values import (
+    BAD,
+    FUN_AUTHORIZATION_REQUIRED,
+    _Bad,
+    as_float,
+    as_int,
+    as_str,
+    authorization_required,
+    fan_percent,
+    hex_color,
+    hms_code,
+    print_error_code,
+    unpack_temperature,
+    wifi_dbm,
+)
+
+__all__ = [
+    "BAD",
+    "FUN_AUTHORIZATION_REQUIRED",
+    "as_float",
+    "as_int",
+    "as_str",
+    "authorization_required",
+    "deep_merge",
+    "fan_percent",
+    "hex_color",
+    "hms_code",
+    "print_error_code",
+    "unpack_temperature",
+    "wifi_dbm",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
-#: ``fun`` bit set when the firmware requires signed commands (authorization control).
-FUN_AUTHORIZATION_REQUIRED: Final = 0x20000000
 #: ``err_code`` of a command refused by authorization-control firmware.
 ERR_AUTHORIZATION: Final = 84033543  # 0x05024007 "mqtt message verify failed"
 #: A second refusal code: the message signature was malformed.
@@ -44,216 +75,144 @@ _EXTERNAL_TRAY = 254
 EXTERNAL_UNIT: Final = 255
 
 
-class _Bad:
-    """Marker for a present but malformed value."""
+#: The keys of the ``print`` object printfarm reads: nothing else is kept in the merged report.
+KNOWN_KEYS: Final = frozenset(
+    {
+        "gcode_state", "stg_cur", "print_error", "mc_percent", "mc_remaining_time",
+        "gcode_start_time", "subtask_name", "gcode_file", "layer_num", "total_layer_num",
+        "nozzle_temper", "nozzle_target_temper", "bed_temper", "bed_target_temper",
+        "chamber_temper", "device", "cooling_fan_speed", "big_fan1_speed", "big_fan2_speed",
+        "spd_mag", "spd_lvl", "wifi_signal", "lights_report", "stat", "home_flag", "ams",
+        "vt_tray", "hms", "fun", "print_type", "ipcam",
+    }
+)  # fmt: skip
 
 
-BAD: Final = _Bad()
+class _Keep:
+    """A present but malformed value: the state keeps what it had."""
 
 
-# ------------------------------------------------------------------ values
+KEEP: Final = _Keep()
 
 
-def as_float(value: Any) -> float | None | _Bad:
-    """A number sent as a number or a numeric string; None for null, BAD for anything else."""
-    if value is None:
-        return None
-    number = coerce.as_float(value)
-    return BAD if number is None else number
-
-
-def as_int(value: Any) -> int | None | _Bad:
-    """An integer sent as a number or a numeric string; None for null."""
-    number = as_float(value)
-    if number is None or isinstance(number, _Bad):
-        return number
-    return round(number)
-
-
-def as_str(value: Any) -> str | None | _Bad:
-    """A string; None for null or empty."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return BAD
-    return value.strip() or None
-
-
-def fan_percent(value: Any) -> int | None | _Bad:
-    """A fan level 0-15 (often a string) as percent."""
-    level = as_int(value)
-    if level is None or isinstance(level, _Bad):
-        return level
-    if not 0 <= level <= 15:
-        return BAD
-    return round(level * 100 / 15)
-
-
-def wifi_dbm(value: Any) -> int | None | _Bad:
-    """``"-45dBm"`` -> -45."""
-    if isinstance(value, str):
-        value = value.strip().lower().removesuffix("dbm")
-    return as_int(value)
-
-
-def hex_color(value: Any) -> str | None:
-    """``"RRGGBBAA"`` -> ``"#RRGGBB"``; None when missing or malformed."""
-    if not isinstance(value, str) or len(value) not in (6, 8):
-        return None
-    try:
-        int(value, 16)
-    except ValueError:
-        return None
-    return f"#{value[:6].upper()}"
-
-
-def unpack_temperature(value: Any) -> tuple[float, float] | None:
-    """H2 packs ``target << 16 | current`` into one integer; plain numbers are current only."""
-    number = as_int(value)
-    if number is None or isinstance(number, _Bad) or number < 0:
-        return None
-    if number > 0xFFFF:
-        return float(number & 0xFFFF), float(number >> 16)
-    return float(number), 0.0
-
-
-def hms_code(attr: int, code: int) -> str:
-    """An HMS entry as Bambu's documented code, e.g. ``HMS_0300_0100_0001_0007``."""
-    attr &= 0xFFFFFFFF
-    code &= 0xFFFFFFFF
-    return f"HMS_{attr >> 16:04X}_{attr & 0xFFFF:04X}_{code >> 16:04X}_{code & 0xFFFF:04X}"
-
-
-def print_error_code(value: int) -> str:
-    """``print_error`` as Bambu shows it: ``0300-400C``."""
-    value &= 0xFFFFFFFF
-    return f"{value >> 16:04X}-{value & 0xFFFF:04X}"
-
-
-def authorization_required(fun: Any) -> bool | None:
-    """Decode the ``fun`` hex string; None when absent or malformed."""
-    if not isinstance(fun, str) or not fun.strip():
-        return None
-    try:
-        bits = int(fun.strip(), 16)
-    except ValueError:
-        return None
-    return bool(bits & FUN_AUTHORIZATION_REQUIRED)
-
-
-# ------------------------------------------------------------------ merge
-
-
-def deep_merge(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``base`` updated with ``delta``; nested objects merge, everything else replaces."""
-    merged = dict(base)
-    for key, value in delta.items():
-        old = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(old, Mapping):
-            merged[key] = deep_merge(old, value)
-        else:
-            merged[key] = value
-    return merged
-
-
-# ------------------------------------------------------------------ report
-
-
-class _Collector:
-    """Gathers state fields, skipping malformed ones (logged at debug)."""
+class _Reader:
+    """Reads converted values from the merged report and remembers the malformed keys."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw = raw
-        self.out: dict[str, Any] = {}
+        self.bad: set[str] = set()
 
-    def take(self, field: str, key: str, convert: Callable[[Any], Any]) -> Any:
-        """Convert ``raw[key]`` into ``out[field]``; returns the value (None when absent/bad)."""
+    def value[T](self, key: str, convert: Callable[[Any], T | _Bad]) -> T | None | _Keep:
+        """The converted value; None when absent, KEEP (and the key noted) when malformed."""
         if key not in self.raw:
-            self.out[field] = None
             return None
         value = convert(self.raw[key])
         if isinstance(value, _Bad):
-            _LOGGER.debug("Ignoring malformed %s: %r", key, self.raw[key])
-            return None
-        self.out[field] = value
+            _LOGGER.debug("Ignoring malformed %s: %s", key, coerce.brief(self.raw[key]))
+            self.bad.add(key)
+            return KEEP
         return value
 
-    def get(self, key: str, convert: Callable[[Any], Any]) -> Any:
-        """A converted value without storing it; None when absent or bad."""
-        value = convert(self.raw.get(key))
-        return None if isinstance(value, _Bad) else value
+    def get[T](self, key: str, convert: Callable[[Any], T | _Bad]) -> T | None:
+        """The converted value, None when absent or malformed."""
+        value = self.value(key, convert)
+        return None if isinstance(value, _Keep) else value
 
 
-def parse_print(raw: Mapping[str, Any], spec: ModelSpec, now: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ParsedReport:
+    """What a merged report says: state fields, diagnostics-only facts, and bad keys."""
+
+    update: StateUpdate
+    details: dict[str, Any]
+    authorization_required: bool | None
+    bad: frozenset[str]
+
+
+def parse_print(raw: Mapping[str, Any], spec: ModelSpec, now: float) -> ParsedReport:
     """Normalized PrinterState fields from a merged ``print`` object.
 
-    ``now`` is the current Unix time (for the elapsed time of a job).
-    Keys absent from the result must keep their previous value.
+    ``now`` is the current Unix time (for the elapsed time of a job). Fields
+    absent from the update keep their previous value; ``bad`` names the keys
+    whose value could not be used (the caller drops them from its merge).
     """
-    c = _Collector(raw)
-    gcode_state = c.get("gcode_state", as_str)
-    stage = c.get("stg_cur", as_int)
-    print_error = c.get("print_error", as_int) or 0
+    r = _Reader(raw)
+    u: StateUpdate = {}
+    gcode_state = r.get("gcode_state", as_str)
+    stage = r.get("stg_cur", as_int)
+    print_error = r.get("print_error", as_int) or 0
     if gcode_state is not None:
         status = normalize(gcode_state, stage, print_error)
         if status is None:
-            _LOGGER.debug("Unknown gcode_state %r: keeping the last status", gcode_state)
+            _LOGGER.debug(
+                "Unknown gcode_state %s: keeping the last status", coerce.brief(gcode_state)
+            )
         else:
-            c.out["status"] = status
-        c.out["native_status"] = gcode_state
+            u["status"] = status
+        u["native_status"] = gcode_state
 
-    progress = c.take("progress", "mc_percent", as_float)
-    if progress is not None:
-        c.out["progress"] = min(100.0, max(0.0, progress))
-    minutes = c.get("mc_remaining_time", as_int)
-    if "mc_remaining_time" in raw and minutes is not None:
-        c.out["remaining_s"] = max(0, minutes) * 60
-    elif "mc_remaining_time" not in raw:
-        c.out["remaining_s"] = None
-    _elapsed(c, raw, now, c.out.get("status"))
-    job = c.get("subtask_name", as_str) or _file_name(c.get("gcode_file", as_str))
-    c.out["job"] = job
-    c.take("layer", "layer_num", as_int)
-    c.take("total_layers", "total_layer_num", as_int)
+    if not isinstance(progress := r.value("mc_percent", as_float), _Keep):
+        u["progress"] = None if progress is None else min(100.0, max(0.0, progress))
+    if not isinstance(minutes := r.value("mc_remaining_time", as_int), _Keep):
+        u["remaining_s"] = None if minutes is None else max(0, minutes) * 60
+    if not isinstance(elapsed := _elapsed(r, now, u.get("status")), _Keep):
+        u["elapsed_s"] = elapsed
+    u["job"] = r.get("subtask_name", as_str) or _file_name(r.get("gcode_file", as_str))
+    if not isinstance(layer := r.value("layer_num", as_int), _Keep):
+        u["layer"] = layer
+    if not isinstance(total := r.value("total_layer_num", as_int), _Keep):
+        u["total_layers"] = total
 
-    c.take("nozzle_temp", "nozzle_temper", as_float)
-    c.take("nozzle_target", "nozzle_target_temper", as_float)
-    c.take("bed_temp", "bed_temper", as_float)
-    c.take("bed_target", "bed_target_temper", as_float)
-    _chamber(c, raw, spec)
+    if not isinstance(nozzle := r.value("nozzle_temper", as_float), _Keep):
+        u["nozzle_temp"] = nozzle
+    if not isinstance(nozzle_target := r.value("nozzle_target_temper", as_float), _Keep):
+        u["nozzle_target"] = nozzle_target
+    if not isinstance(bed := r.value("bed_temper", as_float), _Keep):
+        u["bed_temp"] = bed
+    if not isinstance(bed_target := r.value("bed_target_temper", as_float), _Keep):
+        u["bed_target"] = bed_target
+    if not isinstance(chamber := _chamber(r, spec), _Keep):
+        u["chamber_temp"] = chamber
 
-    c.take("fan_part_cooling", "cooling_fan_speed", fan_percent)
-    c.take("fan_auxiliary", "big_fan1_speed", fan_percent)
-    c.take("fan_chamber", "big_fan2_speed", fan_percent)
-    c.take("speed_factor", "spd_mag", as_int)
-    level = c.get("spd_lvl", as_int)
-    c.out["speed_preset"] = (
-        SPEED_PRESETS[level - 1] if isinstance(level, int) and 1 <= level <= 4 else None
-    )
-    c.take("wifi_signal", "wifi_signal", wifi_dbm)
-    _lights(c, raw)
-    _door(c, raw, spec)
-    _ams(c, raw)
-    hms = _hms(c, raw)
-    _error(c, print_error, hms)
+    if not isinstance(part := r.value("cooling_fan_speed", fan_percent), _Keep):
+        u["fan_part_cooling"] = part
+    if not isinstance(aux := r.value("big_fan1_speed", fan_percent), _Keep):
+        u["fan_auxiliary"] = aux
+    if not isinstance(box := r.value("big_fan2_speed", fan_percent), _Keep):
+        u["fan_chamber"] = box
+    if not isinstance(speed := r.value("spd_mag", as_int), _Keep):
+        u["speed_factor"] = speed
+    level = r.get("spd_lvl", as_int)
+    u["speed_preset"] = SPEED_PRESETS[level - 1] if level is not None and 1 <= level <= 4 else None
+    if not isinstance(wifi := r.value("wifi_signal", wifi_dbm), _Keep):
+        u["wifi_signal"] = wifi
+    if not isinstance(light := _light(r), _Keep):
+        u["light_on"] = light
+    if not isinstance(door := _door(r, spec), _Keep):
+        u["door_open"] = door
+    u["ams_trays"] = _ams(raw)
+    hms = _hms(r)
+    if not isinstance(hms, _Keep):
+        u["hms_errors"] = hms
+    u["error"] = _error(u.get("status"), print_error, () if isinstance(hms, _Keep) else hms)
 
-    auth = authorization_required(raw.get("fun"))
-    if auth is not None:
-        c.out["authorization_required"] = auth
-
-    extra: dict[str, Any] = {}
+    details: dict[str, Any] = {}
     if (name := stage_name(stage)) is not None:
-        extra["stage"] = name
+        details["stage"] = name
     if print_error:
-        extra["print_error"] = print_error_code(print_error)
+        details["print_error"] = print_error_code(print_error)
     if (nozzles := _extruders(raw)) is not None:
-        extra["nozzles"] = nozzles
-    if (print_type := c.get("print_type", as_str)) is not None:
-        extra["print_type"] = print_type
+        details["nozzles"] = nozzles
+    if (print_type := r.get("print_type", as_str)) is not None:
+        details["print_type"] = print_type
     if (liveview := _liveview(raw)) is not None:
-        extra["liveview"] = liveview
-    c.out["extra"] = extra
-    return c.out
+        details["liveview"] = liveview
+    return ParsedReport(
+        update=u,
+        details=details,
+        authorization_required=authorization_required(raw.get("fun")),
+        bad=frozenset(r.bad),
+    )
 
 
 def _file_name(path: str | None) -> str | None:
@@ -262,23 +221,14 @@ def _file_name(path: str | None) -> str | None:
     return path.rsplit("/", 1)[-1] or None
 
 
-def _elapsed(c: _Collector, raw: Mapping[str, Any], now: float, status: Any) -> None:
-    start = c.get("gcode_start_time", as_int)
-    if "gcode_start_time" in raw and start is None and raw["gcode_start_time"] is not None:
-        return  # malformed: keep the last value
-    if (
-        not start
-        or start <= 0
-        or status
-        not in (
-            PrintStatus.PREPARING,
-            PrintStatus.PRINTING,
-            PrintStatus.PAUSED,
-        )
-    ):
-        c.out["elapsed_s"] = None
-        return
-    c.out["elapsed_s"] = max(0, int(now) - start)
+def _elapsed(r: _Reader, now: float, status: PrintStatus | None) -> int | None | _Keep:
+    start = r.value("gcode_start_time", as_int)
+    if isinstance(start, _Keep):
+        return KEEP
+    running = (PrintStatus.PREPARING, PrintStatus.PRINTING, PrintStatus.PAUSED)
+    if not start or start <= 0 or status not in running:
+        return None
+    return max(0, int(now) - start)
 
 
 def _liveview(raw: Mapping[str, Any]) -> bool | None:
@@ -292,21 +242,19 @@ def _liveview(raw: Mapping[str, Any]) -> bool | None:
     return None
 
 
-def _chamber(c: _Collector, raw: Mapping[str, Any], spec: ModelSpec) -> None:
+def _chamber(r: _Reader, spec: ModelSpec) -> float | None | _Keep:
     """Chamber temperature, only on models that have a sensor (P1/A1 report a dummy 5)."""
     if not spec.chamber_temperature:
-        c.out["chamber_temp"] = None
-        return
-    if "chamber_temper" in raw:
-        c.take("chamber_temp", "chamber_temper", as_float)
-        return
-    device = raw.get("device")
+        return None
+    if "chamber_temper" in r.raw:
+        temperature = r.value("chamber_temper", as_float)  # typed by the converter
+        return temperature  # noqa: RET504
+    device = r.raw.get("device")
     ctc = device.get("ctc") if isinstance(device, Mapping) else None
     info = ctc.get("info") if isinstance(ctc, Mapping) else None
     if isinstance(info, Mapping) and (unpacked := unpack_temperature(info.get("temp"))):
-        c.out["chamber_temp"] = unpacked[0]
-    else:
-        c.out["chamber_temp"] = None
+        return unpacked[0]
+    return None
 
 
 def _extruders(raw: Mapping[str, Any]) -> list[dict[str, float | int]] | None:
@@ -328,41 +276,41 @@ def _extruders(raw: Mapping[str, Any]) -> list[dict[str, float | int]] | None:
     return nozzles or None
 
 
-def _lights(c: _Collector, raw: Mapping[str, Any]) -> None:
-    lights = raw.get("lights_report")
+def _light(r: _Reader) -> bool | None | _Keep:
+    lights = r.raw.get("lights_report")
     if lights is None:
-        c.out["light_on"] = None
-        return
+        return None
     if not isinstance(lights, list):
-        _LOGGER.debug("Ignoring malformed lights_report: %r", lights)
-        return
+        _LOGGER.debug("Ignoring malformed lights_report: %s", coerce.brief(lights))
+        r.bad.add("lights_report")
+        return KEEP
     for light in lights:
         if isinstance(light, Mapping) and light.get("node") == "chamber_light":
             mode = light.get("mode")
             if mode in ("on", "flashing"):
-                c.out["light_on"] = True
-            elif mode == "off":
-                c.out["light_on"] = False
-            return
-    c.out["light_on"] = None
+                return True
+            if mode == "off":
+                return False
+            return KEEP
+    return None
 
 
-def _door(c: _Collector, raw: Mapping[str, Any], spec: ModelSpec) -> None:
+def _door(r: _Reader, spec: ModelSpec) -> bool | None | _Keep:
     if not spec.door:
-        c.out["door_open"] = None
-        return
-    stat = raw.get("stat")
+        return None
+    stat = r.raw.get("stat")
     if isinstance(stat, str):
         try:
-            c.out["door_open"] = bool(int(stat, 16) & DOOR_OPEN_BIT)
+            return bool(int(stat[:16], 16) & DOOR_OPEN_BIT)
         except ValueError:
-            _LOGGER.debug("Ignoring malformed stat: %r", stat)
-        return
-    flag = c.get("home_flag", as_int)
-    c.out["door_open"] = bool(flag & DOOR_OPEN_BIT) if isinstance(flag, int) else None
+            _LOGGER.debug("Ignoring malformed stat: %s", coerce.brief(stat))
+            r.bad.add("stat")
+            return KEEP
+    flag = r.get("home_flag", as_int)
+    return bool(flag & DOOR_OPEN_BIT) if flag is not None else None
 
 
-def _ams(c: _Collector, raw: Mapping[str, Any]) -> None:
+def _ams(raw: Mapping[str, Any]) -> tuple[AmsTray, ...]:
     ams = raw.get("ams")
     trays: list[AmsTray] = []
     active: tuple[int, int] | None = None
@@ -385,7 +333,7 @@ def _ams(c: _Collector, raw: Mapping[str, Any]) -> None:
         tray = _tray(EXTERNAL_UNIT, {**external, "id": "0"}, active)
         if tray is not None:
             trays.append(tray)
-    c.out["ams_trays"] = tuple(trays)
+    return tuple(trays)
 
 
 def _tray(unit: int, tray: Any, active: tuple[int, int] | None) -> AmsTray | None:
@@ -406,14 +354,14 @@ def _tray(unit: int, tray: Any, active: tuple[int, int] | None) -> AmsTray | Non
     )
 
 
-def _hms(c: _Collector, raw: Mapping[str, Any]) -> tuple[str, ...]:
-    hms = raw.get("hms")
+def _hms(r: _Reader) -> tuple[str, ...] | _Keep:
+    hms = r.raw.get("hms")
     if hms is None:
-        c.out["hms_errors"] = ()
         return ()
     if not isinstance(hms, list):
-        _LOGGER.debug("Ignoring malformed hms: %r", hms)
-        return ()
+        _LOGGER.debug("Ignoring malformed hms: %s", coerce.brief(hms))
+        r.bad.add("hms")
+        return KEEP
     codes: list[str] = []
     for entry in hms:
         if not isinstance(entry, Mapping):
@@ -421,20 +369,15 @@ def _hms(c: _Collector, raw: Mapping[str, Any]) -> tuple[str, ...]:
         attr, code = as_int(entry.get("attr")), as_int(entry.get("code"))
         if isinstance(attr, int) and isinstance(code, int):
             codes.append(hms_code(attr, code))
-    c.out["hms_errors"] = tuple(codes)
     return tuple(codes)
 
 
-def _error(c: _Collector, print_error: int, hms: tuple[str, ...]) -> None:
-    status = c.out.get("status")
+def _error(status: PrintStatus | None, print_error: int, hms: tuple[str, ...]) -> str | None:
     if print_error and print_error not in CANCEL_ERRORS:
-        c.out["error"] = f"print error {print_error_code(print_error)}"
-    elif status is PrintStatus.ERROR and hms:
-        c.out["error"] = hms[0]
-    elif status is PrintStatus.ERROR:
-        c.out["error"] = "print failed"
-    else:
-        c.out["error"] = None
+        return f"print error {print_error_code(print_error)}"
+    if status is PrintStatus.ERROR:
+        return hms[0] if hms else "print failed"
+    return None
 
 
 # ----------------------------------------------------------------- version

@@ -23,6 +23,7 @@ import logging
 import re
 import socket
 
+from ..models import DiscoveredPrinter, PrinterKind
 from .models import MODELS, model_from_serial
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,6 +70,19 @@ class SsdpAnnouncement:
     firmware: str | None = None  # DevVersion.bambu.com
     connect_mode: str | None = None  # DevConnect.bambu.com: "lan" or "cloud"
     bind: str | None = None  # DevBind.bambu.com: "free" or "occupied"
+
+    @property
+    def discovered(self) -> DiscoveredPrinter:
+        """This announcement in the shape every kind's discovery yields."""
+        return DiscoveredPrinter(
+            kind=PrinterKind.BAMBU,
+            host=self.host,
+            unique_id=self.serial,
+            name=self.name,
+            model=self.model,
+            serial=self.serial,
+            firmware=self.firmware,
+        )
 
 
 def _headers(text: str) -> dict[str, str] | None:
@@ -145,7 +159,7 @@ def parse_notify(data: bytes, source_host: str = "") -> SsdpAnnouncement | None:
 class _SsdpProtocol(asyncio.DatagramProtocol):
     """Hands every Bambu announcement to the callback; drops everything else."""
 
-    def __init__(self, on_announcement: Callable[[SsdpAnnouncement], None]) -> None:
+    def __init__(self, on_announcement: Callable[[DiscoveredPrinter], None]) -> None:
         self._on_announcement = on_announcement
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -159,7 +173,7 @@ class _SsdpProtocol(asyncio.DatagramProtocol):
         if announcement is None:
             return
         try:
-            self._on_announcement(announcement)
+            self._on_announcement(announcement.discovered)
         except Exception:
             _LOGGER.exception("Error handling the SSDP announcement of %s", announcement.host)
 
@@ -190,7 +204,7 @@ class SsdpListener:
 
     def __init__(
         self,
-        on_announcement: Callable[[SsdpAnnouncement], None],
+        on_announcement: Callable[[DiscoveredPrinter], None],
         *,
         host: str = DEFAULT_LISTEN_HOST,
         port: int = SSDP_PORT,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .client import ElegooClient
+from ..models import DiscoveredPrinter
 from .const import DEFAULT_PORT, DEFAULT_VIDEO_PORT, SPEED_PRESETS
-from .discovery import DiscoveredPrinter, discover
+from .control import ElegooClient
+from .descriptor import DESCRIPTOR
+from .discovery import discover
 
 if TYPE_CHECKING:
     import aiohttp
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_VIDEO_PORT",
+    "DESCRIPTOR",
     "SPEED_PRESETS",
     "DiscoveredPrinter",
     "ElegooClient",
@@ -27,15 +30,13 @@ __all__ = [
 def create(options: ConnectionOptions, session: aiohttp.ClientSession) -> ElegooClient:
     """Build an unconnected client from ``options`` (``serial`` is the MainboardID).
 
-    ``camera_port`` (or ``extra["video_port"]``) is the MJPEG port, 3031 by default.
+    ``camera_port`` is the MJPEG port, 3031 by default.
     """
-    extra = options.extra or {}
-    video_port = options.camera_port or extra.get("video_port") or DEFAULT_VIDEO_PORT
-    mainboard_id = options.serial or extra.get("mainboard_id")
     return ElegooClient(
         options.host,
         port=options.port or DEFAULT_PORT,
-        video_port=int(video_port),
-        mainboard_id=str(mainboard_id) if mainboard_id else None,
+        video_port=options.camera_port or DEFAULT_VIDEO_PORT,
+        mainboard_id=options.serial,
         session=session,
+        stale_after=options.stale_after,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from ..exceptions import Reason
+
 #: Websocket port and path of an SDCP v3 printer.
 DEFAULT_PORT = 3030
 WEBSOCKET_PATH = "/websocket"
@@ -18,15 +20,11 @@ DISCOVERY_PROBE = b"M99999"
 PRINTER_IDLE_DROP_S = 60.0
 #: How often the client sends a status refresh (Cmd 0) to stay well inside that window.
 KEEPALIVE_INTERVAL_S = 20.0
-#: No message at all for this long means the socket is dead (half-open): reconnect.
+#: Without a status round trip this long the state is stale (a half-open socket): reconnect.
 SILENCE_TIMEOUT_S = 50.0
 
 #: ``From`` value of requests: 0 = "PC on the LAN" in the SDCP spec.
 FROM_LAN_CLIENT = 0
-
-#: Safety limits used when validating targets (Centauri Carbon hardware limits).
-MAX_NOZZLE_C = 350.0
-MAX_BED_C = 110.0
 
 
 class Cmd(IntEnum):
@@ -43,27 +41,31 @@ class Cmd(IntEnum):
     STATUS_PERIOD = 512
 
 
-#: Ack code -> reason key, per command; ``GENERIC_ACKS`` for everything else.
-GENERIC_ACKS: dict[int, str] = {1: "busy"}
-START_PRINT_ACKS: dict[int, str] = {
-    1: "busy",
-    2: "file_not_found",
-    3: "md5_failed",
-    4: "file_read_failed",
-    5: "resolution_mismatch",
-    6: "unknown_format",
-    7: "model_mismatch",
+#: Ack code -> reason, per command; ``GENERIC_ACKS`` for everything else.
+GENERIC_ACKS: dict[int, Reason] = {1: Reason.BUSY}
+START_PRINT_ACKS: dict[int, Reason] = {
+    1: Reason.BUSY,
+    2: Reason.FILE_NOT_FOUND,
+    3: Reason.FILE_INVALID,  # MD5 check failed
+    4: Reason.FILE_INVALID,  # file read failed
+    5: Reason.FILE_INVALID,  # resolution mismatch
+    6: Reason.FILE_INVALID,  # unknown format
+    7: Reason.FILE_INVALID,  # made for another model
 }
-VIDEO_ACKS: dict[int, str] = {1: "too_many_streams", 2: "no_camera", 3: "camera_error"}
-ACKS_BY_CMD: dict[int, dict[int, str]] = {
+VIDEO_ACKS: dict[int, Reason] = {
+    1: Reason.CAMERA_BUSY,  # too many streams
+    2: Reason.CAMERA_UNAVAILABLE,  # no camera
+    3: Reason.CAMERA_UNAVAILABLE,  # camera error
+}
+ACKS_BY_CMD: dict[int, dict[int, Reason]] = {
     Cmd.START_PRINT: START_PRINT_ACKS,
     Cmd.VIDEO: VIDEO_ACKS,
 }
 
 
-def ack_reason(cmd: int, ack: int) -> str:
-    """Reason key of a non-zero ack for ``cmd`` (``"rejected"`` when unknown)."""
-    return ACKS_BY_CMD.get(cmd, GENERIC_ACKS).get(ack, "rejected")
+def ack_reason(cmd: int, ack: int) -> Reason:
+    """Reason of a non-zero ack for ``cmd`` (``rejected`` when unknown)."""
+    return ACKS_BY_CMD.get(cmd, GENERIC_ACKS).get(ack, Reason.REJECTED)
 
 
 #: Centauri Carbon speed presets: name -> ``PrintSpeedPct``.

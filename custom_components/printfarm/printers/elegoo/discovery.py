@@ -5,37 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
-from dataclasses import dataclass
 import logging
 import socket
 
+from ..models import DiscoveredPrinter, PrinterKind
 from .const import DEFAULT_PORT, DISCOVERY_PORT, DISCOVERY_PROBE
-from .parse import SdcpParseError, as_dict, as_str, loads, parse_attributes
+from .parse import SdcpParseError, as_dict, loads, parse_attributes
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Replies larger than this are not SDCP discovery answers.
 _MAX_REPLY_BYTES = 8192
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DiscoveredPrinter:
-    """One printer that answered the discovery probe."""
-
-    host: str  # where the reply came from (MainboardIP when that is missing)
-    mainboard_id: str
-    name: str | None = None
-    model: str | None = None  # MachineName
-    brand: str | None = None
-    firmware: str | None = None
-    protocol_version: str | None = None
-    connection_id: str | None = None  # the reply's "Id"
-    port: int = DEFAULT_PORT  # websocket port (not announced: SDCP v3 always uses 3030)
-
-    @property
-    def supported(self) -> bool:
-        """SDCP v3 speaks websocket; V1 (MQTT) printers need another client."""
-        return (self.protocol_version or "").upper().startswith("V3")
 
 
 def parse_reply(data: bytes, source_host: str) -> DiscoveredPrinter | None:
@@ -50,14 +30,16 @@ def parse_reply(data: bytes, source_host: str) -> DiscoveredPrinter | None:
     if not attrs.mainboard_id:
         return None
     return DiscoveredPrinter(
+        kind=PrinterKind.ELEGOO,
         host=source_host or attrs.mainboard_ip or "",
-        mainboard_id=attrs.mainboard_id,
+        unique_id=attrs.mainboard_id,
+        port=DEFAULT_PORT,  # not announced: SDCP v3 always uses 3030
         name=attrs.name,
         model=attrs.machine_name,
-        brand=attrs.brand,
+        serial=attrs.mainboard_id,
         firmware=attrs.firmware,
-        protocol_version=attrs.protocol_version,
-        connection_id=as_str(msg.get("Id")),
+        # SDCP v3 speaks websocket; V1 (MQTT) printers need another client
+        supported=(attrs.protocol_version or "").upper().startswith("V3"),
     )
 
 
@@ -78,9 +60,9 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
         if printer is None:
             _LOGGER.debug("Ignoring a datagram from %s that is not an SDCP reply", host)
             return
-        if printer.mainboard_id in self.found:
+        if printer.unique_id in self.found:
             return
-        self.found[printer.mainboard_id] = printer
+        self.found[printer.unique_id] = printer
         if self._on_found is not None:
             try:
                 self._on_found(printer)
@@ -116,4 +98,4 @@ async def discover(
             await asyncio.wait_for(protocol.enough.wait(), timeout)
     finally:
         transport.close()
-    return sorted(protocol.found.values(), key=lambda p: (p.host, p.mainboard_id))
+    return sorted(protocol.found.values(), key=lambda p: (p.host, p.unique_id))

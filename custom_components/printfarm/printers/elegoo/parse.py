@@ -16,16 +16,16 @@ not an object at all is rejected with ``SdcpParseError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-import json
 import re
-import time
 from typing import Any
 
-from ..coerce import as_dict as as_dict, as_float as as_float, as_int as as_int
-from .const import SPEED_PRESETS
-from .status import FILE_ERRORS, Flavor, ResolvedStatus, resolve_status
+from ..coerce import as_bool as _as_bool, as_dict, as_float, as_int, as_str, decode_json
+from ..exceptions import PrinterProtocolError
+from ..limits import MAX_DEPTH
+from .status import Flavor
+
+__all__ = ["as_dict", "as_float", "as_int", "as_str"]
 
 #: Misspelled keys as sent by the firmware -> the spelling printfarm uses.
 KEY_FIXES: dict[str, str] = {
@@ -36,7 +36,7 @@ KEY_FIXES: dict[str, str] = {
 _HEX_KEY = re.compile(r"^[0-9A-Fa-f]{2}(?: [0-9A-Fa-f]{2})+$")
 
 
-class SdcpParseError(ValueError):
+class SdcpParseError(PrinterProtocolError):
     """A message that is not an SDCP JSON object."""
 
 
@@ -55,28 +55,29 @@ def fix_key(key: str) -> str:
     return KEY_FIXES.get(key, key)
 
 
-def normalize_keys(value: Any) -> Any:
-    """Return ``value`` with every dict key fixed, recursively."""
+def normalize_keys(value: Any, depth: int = MAX_DEPTH) -> Any:
+    """Return ``value`` with every dict key fixed, down to ``depth`` levels.
+
+    Deeper parts are kept as they are: SDCP never nests that far, and a
+    hostile message must not exhaust the stack.
+    """
+    if depth <= 0:
+        return value
     if isinstance(value, dict):
-        return {fix_key(str(k)): normalize_keys(v) for k, v in value.items()}
+        return {fix_key(str(k)): normalize_keys(v, depth - 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [normalize_keys(v) for v in value]
+        return [normalize_keys(v, depth - 1) for v in value]
     return value
 
 
-def as_str(value: Any) -> str | None:
-    """A string, else None."""
-    return value if isinstance(value, str) else None
-
-
 def as_bool(value: Any) -> bool | None:
-    """0/1, true/false, "0"/"1" -> bool, else None."""
+    """0/1, true/false, "0"/"1" -> bool, else None (2 is not a bool)."""
     if isinstance(value, bool):
         return value
-    number = as_int(value)
+    number = as_float(value)
     if number in (0, 1):
         return bool(number)
-    return None
+    return _as_bool(value) if isinstance(value, str) else None
 
 
 def as_codes(value: Any) -> tuple[int, ...]:
@@ -198,9 +199,9 @@ type Report = StatusReport | AttributesReport | ResponseReport | ErrorReport | N
 def loads(text: str | bytes) -> dict[str, Any]:
     """JSON text -> a dict with fixed keys, or ``SdcpParseError``."""
     try:
-        value = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise SdcpParseError(f"not JSON: {err}") from err
+        value = decode_json(text, "SDCP message")
+    except PrinterProtocolError as err:
+        raise SdcpParseError(str(err), reason=err.reason) from err
     if not isinstance(value, dict):
         raise SdcpParseError(f"not a JSON object but {type(value).__name__}")
     fixed: dict[str, Any] = normalize_keys(value)
@@ -309,131 +310,3 @@ def _rgb(value: Any) -> tuple[int, ...] | None:
     if any(c is None or not 0 <= c <= 255 for c in channels):
         return None
     return tuple(c for c in channels if c is not None)
-
-
-# ---------------------------------------------------------------- ticks
-
-
-#: More than this many "seconds" cannot be a real print: the unit is ms.
-_MAX_PLAUSIBLE_S = 10 * 24 * 3600
-
-
-class TicksClock:
-    """Decides, per printer, whether ``*Ticks`` count seconds or milliseconds.
-
-    Starts from the flavor's convention (Centauri Carbon: s, spec/resin: ms),
-    switches to ms at once for implausibly long jobs, and locks the unit as
-    soon as ``CurrentTicks`` is seen advancing against the wall clock while
-    printing (about 1 per second, or about 1000 per second; rates far from
-    both, such as a simulator's accelerated clock, leave the guess alone).
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        """No unit known yet."""
-        self._clock = clock
-        self._locked: float | None = None
-        self._sample: tuple[float, float] | None = None
-
-    @property
-    def locked(self) -> bool:
-        """Whether the unit has been measured (not guessed)."""
-        return self._locked is not None
-
-    def seconds_per_tick(self, flavor: Flavor, report: StatusReport, *, printing: bool) -> float:
-        """Observe ``report`` and return the unit in seconds per tick."""
-        total = report.total_ticks or 0.0
-        if self._locked is None and total > _MAX_PLAUSIBLE_S:
-            self._locked = 0.001
-        current = report.current_ticks
-        if self._locked is None and printing and current is not None:
-            self._measure(current)
-        elif not printing:
-            self._sample = None
-        if self._locked is not None:
-            return self._locked
-        return 1.0 if flavor is Flavor.FDM else 0.001
-
-    def _measure(self, current: float) -> None:
-        now = self._clock()
-        if self._sample is None:
-            self._sample = (now, current)
-            return
-        then, before = self._sample
-        elapsed = now - then
-        if current < before or elapsed > 30.0:
-            self._sample = (now, current)
-            return
-        if elapsed < 2.0 or current == before:
-            return
-        rate = (current - before) / elapsed
-        # Narrow bands: a simulator running its clock fast must not be taken for ms.
-        if 300 < rate < 3000:
-            self._locked = 0.001
-        elif 0.3 < rate < 3:
-            self._locked = 1.0
-        self._sample = (now, current)
-
-
-# ---------------------------------------------------------------- state
-
-
-def status_changes(
-    report: StatusReport, flavor: Flavor, ticks: TicksClock
-) -> tuple[ResolvedStatus | None, dict[str, Any]]:
-    """PrinterState field changes carried by ``report`` (absent fields left out)."""
-    changes: dict[str, Any] = {}
-    resolved: ResolvedStatus | None = None
-    if report.print_code is not None or report.machine_codes:
-        resolved = resolve_status(flavor, report.print_code, report.machine_codes)
-        changes["status"] = resolved.status
-        changes["native_status"] = resolved.native
-    fields = (
-        ("nozzle_temp", report.nozzle_temp),
-        ("nozzle_target", report.nozzle_target),
-        ("bed_temp", report.bed_temp),
-        ("bed_target", report.bed_target),
-        ("chamber_temp", report.box_temp),
-        ("fan_part_cooling", report.fan_model),
-        ("fan_auxiliary", report.fan_auxiliary),
-        ("fan_chamber", report.fan_box),
-        ("light_on", report.light_on),
-        ("layer", report.layer),
-        ("total_layers", report.total_layers),
-        ("speed_factor", report.speed_pct),
-        ("filament_used_mm", report.current_extrusion),
-    )
-    changes.update({name: value for name, value in fields if value is not None})
-    if report.speed_pct is not None:
-        changes["speed_preset"] = speed_preset_name(report.speed_pct)
-    if report.filename is not None:
-        changes["job"] = report.filename.rsplit("/", 1)[-1] or None
-    progress = _progress(report)
-    if progress is not None:
-        changes["progress"] = progress
-    if report.current_ticks is not None and report.total_ticks is not None:
-        printing = resolved is not None and resolved.status.value == "printing"
-        unit = ticks.seconds_per_tick(flavor, report, printing=printing)
-        changes["elapsed_s"] = round(max(0.0, report.current_ticks) * unit)
-        changes["remaining_s"] = round(max(0.0, report.total_ticks - report.current_ticks) * unit)
-    if report.has_print_info:
-        number = report.error_number or 0
-        changes["error"] = FILE_ERRORS.get(number, f"error number {number}") if number else None
-        if resolved is not None and resolved.status.value == "error" and not changes["error"]:
-            changes["error"] = "printer reported an error"
-    return resolved, changes
-
-
-def _progress(report: StatusReport) -> float | None:
-    if report.progress is not None:
-        return min(100.0, max(0.0, report.progress))
-    if report.layer is not None and report.total_layers:
-        return round(min(100.0, max(0.0, 100.0 * report.layer / report.total_layers)), 1)
-    return None
-
-
-def speed_preset_name(percent: int) -> str | None:
-    """Name of the Centauri Carbon preset for ``percent``, None when it is not one."""
-    for name, value in SPEED_PRESETS.items():
-        if value == percent:
-            return name
-    return None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import aiohttp
 
 from ..models import ConnectionOptions
-from .client import DEFAULT_PORT, MoonrakerClient
+from .control import MoonrakerClient
+from .descriptor import DEFAULT_PORT, DESCRIPTOR
 
-__all__ = ["DEFAULT_PORT", "MoonrakerClient", "create"]
+__all__ = ["DEFAULT_PORT", "DESCRIPTOR", "MoonrakerClient", "create"]
 
 
 def create(options: ConnectionOptions, session: aiohttp.ClientSession) -> MoonrakerClient:
@@ -18,4 +19,5 @@ def create(options: ConnectionOptions, session: aiohttp.ClientSession) -> Moonra
         api_key=options.api_key,
         session=session,
         model=options.model,
+        stale_after=options.stale_after,
     )

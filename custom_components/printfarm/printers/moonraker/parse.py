@@ -1,11 +1,8 @@
-"""Moonraker payloads parsed once, at the edge, into typed values.
+"""Moonraker replies parsed once, at the edge, into typed values; the merged objects into state.
 
-Klipper objects arrive as a full snapshot (subscribe/query reply) followed
-by partial updates (``notify_status_update`` holds only changed fields).
-:func:`merge_status` folds those into one raw object tree; :func:`state_fields`
-turns that tree into ``PrinterState`` fields. Every value is type-checked
-here: strings for numbers are accepted, wrong types are dropped, and nothing
-raises on bad input.
+:func:`state_fields` turns the typed object tree that ``objects.merge_status``
+keeps into a ``StateUpdate``. Nothing here raises on bad input: a reply of
+the wrong shape reads as "unknown".
 """
 
 from __future__ import annotations
@@ -14,143 +11,23 @@ from dataclasses import dataclass
 import logging
 from typing import Any
 
-from ..coerce import as_dict as as_dict, as_float as as_float, as_int as as_int
-from ..models import PrintStatus
+from ..coerce import as_dict, as_float, as_int, as_list, as_str
+from ..exceptions import Reason
+from ..models import PrintStatus, StateUpdate
+from .objects import ObjectLayout, light_is_on, merge_status, parse_object_list
 from .status import KLIPPY_READY, KLIPPY_STATUS, PRINT_STATS_STATUS
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Objects whose fields printfarm reads; ``None`` asks for every field.
-BASE_SUBSCRIPTION: dict[str, list[str] | None] = {
-    "webhooks": ["state", "state_message"],
-    "print_stats": None,
-    "virtual_sdcard": ["progress", "is_active", "file_position", "file_size", "file_path"],
-    "display_status": ["progress", "message"],
-    "pause_resume": ["is_paused"],
-    "idle_timeout": ["state"],
-    "extruder": ["temperature", "target"],
-    "heater_bed": ["temperature", "target"],
-    "fan": ["speed"],
-    "gcode_move": ["speed_factor"],
-}
-
-_LIGHT_PREFIXES = ("output_pin", "led", "neopixel", "dotstar", "pca9533", "pca9632")
-_LIGHT_WORDS = ("light", "lamp", "led")
-_CHAMBER_PREFIXES = ("temperature_sensor", "heater_generic", "temperature_fan")
-#: Words in a ``[fan_generic <name>]`` that say which role the fan has.
-_CHAMBER_FAN_WORDS = ("chamber", "exhaust", "enclosure")
-_AUX_FAN_WORDS = ("aux", "side")
-
-
-# ------------------------------------------------------------------ scalars
-
-
-def as_str(value: Any) -> str | None:
-    """A string, or None for anything else."""
-    return value if isinstance(value, str) else None
-
-
-# ------------------------------------------------------------------ objects
-
-
-def merge_status(objects: dict[str, dict[str, Any]], update: Any) -> bool:
-    """Fold a full or partial ``status`` dict into ``objects``; True if it was usable."""
-    status = as_dict(update)
-    if not status:
-        return False
-    merged = False
-    for name, fields in status.items():
-        values = as_dict(fields)
-        if not values and fields != {}:
-            _LOGGER.debug("Ignoring Klipper object %s with non-dict value", name)
-            continue
-        _deep_merge(objects.setdefault(name, {}), values)
-        merged = True
-    return merged
-
-
-def _deep_merge(target: dict[str, Any], update: dict[str, Any]) -> None:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
-        else:
-            target[key] = value
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectLayout:
-    """Which optional Klipper objects this printer has (from ``printer.objects.list``)."""
-
-    available: frozenset[str] = frozenset()
-    chamber: str | None = None
-    light: str | None = None
-    aux_fan: str | None = None  # a ``fan_generic`` object named like an auxiliary fan
-    chamber_fan: str | None = None  # a ``fan_generic`` object named like a chamber fan
-
-    @property
-    def has_fan(self) -> bool:
-        """A part-cooling ``[fan]`` is configured."""
-        return "fan" in self.available
-
-    def subscription(self) -> dict[str, list[str] | None]:
-        """The ``objects`` parameter for ``printer.objects.subscribe``."""
-        wanted: dict[str, list[str] | None] = {
-            name: fields
-            for name, fields in BASE_SUBSCRIPTION.items()
-            if not self.available or name in self.available
-        }
-        if self.chamber:
-            wanted[self.chamber] = ["temperature", "target"]
-        if self.light:
-            wanted[self.light] = ["value", "color_data"]
-        for fan in (self.aux_fan, self.chamber_fan):
-            if fan:
-                wanted[fan] = ["speed"]
-        return wanted
-
-
-def parse_object_list(result: Any) -> ObjectLayout:
-    """Find the chamber sensor, a light and role fans among ``printer.objects.list`` names."""
-    names = [name for name in as_list(as_dict(result).get("objects")) if isinstance(name, str)]
-    chamber = None
-    light = None
-    aux_fan = chamber_fan = None
-    for name in names:
-        prefix, _, label = name.partition(" ")
-        label = label.strip().lower()
-        if chamber is None and prefix in _CHAMBER_PREFIXES and "chamber" in label:
-            chamber = name
-        if light is None and prefix in _LIGHT_PREFIXES and any(w in label for w in _LIGHT_WORDS):
-            light = name
-        if prefix == "fan_generic":
-            if chamber_fan is None and any(w in label for w in _CHAMBER_FAN_WORDS):
-                chamber_fan = name
-            elif aux_fan is None and any(w in label for w in _AUX_FAN_WORDS):
-                aux_fan = name
-    return ObjectLayout(
-        available=frozenset(names),
-        chamber=chamber,
-        light=light,
-        aux_fan=aux_fan,
-        chamber_fan=chamber_fan,
-    )
-
-
-def as_list(value: Any) -> list[Any]:
-    """The value if it is a list, else an empty list."""
-    return value if isinstance(value, list) else []
-
-
-def light_is_on(fields: dict[str, Any]) -> bool | None:
-    """Whether an ``output_pin`` (``value``) or LED (``color_data``) is lit."""
-    value = as_float(fields.get("value"))
-    if value is not None:
-        return value > 0
-    colors = fields.get("color_data")
-    if isinstance(colors, list):
-        channels = [as_float(c) for led in colors if isinstance(led, list) for c in led]
-        return any(c is not None and c > 0 for c in channels)
-    return None
+__all__ = [
+    "ObjectLayout",
+    "as_dict",
+    "as_float",
+    "as_list",
+    "as_str",
+    "merge_status",
+    "parse_object_list",
+]
 
 
 # ------------------------------------------------------------------ replies
@@ -285,7 +162,7 @@ def state_fields(
     klippy_message: str | None,
     layout: ObjectLayout,
     metadata: FileMetadata | None,
-) -> dict[str, Any]:
+) -> StateUpdate:
     """``PrinterState`` fields from the merged Klipper objects.
 
     Fields whose source is missing or malformed are left out, so the caller
@@ -293,7 +170,7 @@ def state_fields(
     """
     stats = objects.get("print_stats", {})
     print_state = as_str(stats.get("state"))
-    fields: dict[str, Any] = {}
+    fields: StateUpdate = {}
     status = normalize_status(klippy_state, print_state)
     if status is not None:
         fields["status"] = status
@@ -302,7 +179,7 @@ def state_fields(
     ready = klippy_state == KLIPPY_READY
     fields["native_status"] = print_state if ready else klippy_state
     fields["control_available"] = ready
-    fields["control_unavailable_reason"] = None if ready else f"klippy_{klippy_state}"
+    fields["control_unavailable_reason"] = None if ready else Reason.CONTROL_UNAVAILABLE
 
     filename = as_str(stats.get("filename"))
     has_job = bool(filename)
@@ -328,27 +205,24 @@ def state_fields(
     if filament is not None:
         fields["filament_used_mm"] = filament
 
-    for obj, temp_key, target_key in (
-        ("extruder", "nozzle_temp", "nozzle_target"),
-        ("heater_bed", "bed_temp", "bed_target"),
-    ):
-        heater = objects.get(obj, {})
-        for source, key in (("temperature", temp_key), ("target", target_key)):
-            value = as_float(heater.get(source))
-            if value is not None:
-                fields[key] = round(value, 2)
-    if layout.chamber:
-        chamber = as_float(objects.get(layout.chamber, {}).get("temperature"))
-        if chamber is not None:
-            fields["chamber_temp"] = round(chamber, 2)
-    for fan_object, key in (
-        ("fan", "fan_part_cooling"),
-        (layout.aux_fan, "fan_auxiliary"),
-        (layout.chamber_fan, "fan_chamber"),
-    ):
-        fan = as_float(objects.get(fan_object, {}).get("speed")) if fan_object else None
-        if fan is not None:
-            fields[key] = round(fan * 100)
+    nozzle, bed = objects.get("extruder", {}), objects.get("heater_bed", {})
+    if (value := _celsius(nozzle, "temperature")) is not None:
+        fields["nozzle_temp"] = value
+    if (value := _celsius(nozzle, "target")) is not None:
+        fields["nozzle_target"] = value
+    if (value := _celsius(bed, "temperature")) is not None:
+        fields["bed_temp"] = value
+    if (value := _celsius(bed, "target")) is not None:
+        fields["bed_target"] = value
+    chamber = objects.get(layout.chamber, {}) if layout.chamber else {}
+    if (value := _celsius(chamber, "temperature")) is not None:
+        fields["chamber_temp"] = value
+    if (percent := _fan(objects, "fan")) is not None:
+        fields["fan_part_cooling"] = percent
+    if (percent := _fan(objects, layout.aux_fan)) is not None:
+        fields["fan_auxiliary"] = percent
+    if (percent := _fan(objects, layout.chamber_fan)) is not None:
+        fields["fan_chamber"] = percent
     speed = as_float(objects.get("gcode_move", {}).get("speed_factor"))
     if speed is not None:
         fields["speed_factor"] = round(speed * 100)
@@ -365,6 +239,16 @@ def state_fields(
     else:
         fields["error"] = None
     return fields
+
+
+def _celsius(heater: dict[str, Any], key: str) -> float | None:
+    value = as_float(heater.get(key))
+    return None if value is None else round(value, 2)
+
+
+def _fan(objects: dict[str, dict[str, Any]], name: str | None) -> int | None:
+    speed = as_float(objects.get(name, {}).get("speed")) if name else None
+    return None if speed is None else round(speed * 100)
 
 
 def _remaining(

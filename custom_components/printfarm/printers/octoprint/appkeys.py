@@ -13,19 +13,32 @@ a 429 raises :class:`AppKeyRateLimitedError` with ``retry_after`` seconds.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..exceptions import PrinterAuthError, PrinterCommandError, PrinterProtocolError
+from ..exceptions import (
+    PrinterAuthError,
+    PrinterCommandError,
+    PrinterNotSupportedError,
+    PrinterProtocolError,
+    Reason,
+)
 from .parse import as_dict, as_str, parse_error
+
+#: How long the user has to click Allow in OctoPrint, and how often we ask.
+APP_KEY_TIMEOUT = 300.0
+APP_KEY_POLL_INTERVAL = 1.0
 
 
 class AppKeyRateLimitedError(PrinterCommandError):
     """OctoPrint throttled the app-key requests; try again after ``retry_after`` s."""
 
+    default_reason = Reason.RATE_LIMITED
+
     def __init__(self, message: str, retry_after: float | None) -> None:
         """Keep how long to wait (None when OctoPrint did not say)."""
-        super().__init__(message, reason="rate_limited")
+        super().__init__(message)
         self.retry_after = retry_after
 
 
@@ -62,9 +75,7 @@ class AppKeysMixin:
                 retry_after=_retry_after(body),
             )
         if status == 404:
-            raise PrinterCommandError(
-                "OctoPrint has no App Keys plugin (disabled?)", reason="unsupported"
-            )
+            raise PrinterNotSupportedError("OctoPrint has no App Keys plugin (disabled?)")
         if status not in (200, 201):
             raise PrinterProtocolError(f"app-key request: HTTP {status} {parse_error(body) or ''}")
         token = as_str(as_dict(body).get("app_token"))
@@ -88,10 +99,33 @@ class AppKeysMixin:
                 raise PrinterProtocolError("app-key poll: no api_key in the answer")
             return key
         if status == 404:
-            raise PrinterAuthError("the app-key request was denied or has expired")
+            raise PrinterAuthError(
+                "the app-key request was denied or has expired", reason=Reason.PAIRING_DENIED
+            )
         if status == 429:
             raise AppKeyRateLimitedError("OctoPrint limits app-key polls", retry_after=None)
         raise PrinterProtocolError(f"app-key poll: HTTP {status}")
+
+    async def pair(self, app_name: str) -> dict[str, str]:
+        """Ask OctoPrint for a key, wait while the user decides there; ``{"api_key": ...}``.
+
+        Raises PrinterAuthError (``pairing_denied``) when the user denies it or
+        nobody answers within ``APP_KEY_TIMEOUT`` seconds.
+        """
+        token = await self.request_app_key(app_name)
+        try:
+            async with asyncio.timeout(APP_KEY_TIMEOUT):
+                while True:
+                    # polling keeps the request alive in OctoPrint; the user decides there
+                    if (key := await self.poll_app_key(token)) is not None:
+                        break
+                    await asyncio.sleep(APP_KEY_POLL_INTERVAL)
+        except TimeoutError as err:
+            # Nobody clicked Allow in time: the same as OctoPrint's own expiry.
+            raise PrinterAuthError(
+                "the app-key request expired", reason=Reason.PAIRING_DENIED
+            ) from err
+        return {"api_key": key}
 
 
 def _retry_after(body: object) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from yarl import URL
 
+from ..limits import MAX_URL_LENGTH
 from ..models import CameraInfo, CameraKind
 from .parse import WebcamSettings
 
@@ -21,23 +22,23 @@ def resolve_url(url: str | None, base: URL) -> str | None:
 
     ``base`` is the OctoPrint base URL we use (``http://host:port/``).
     """
-    if url is None or not url.strip():
+    if url is None or not url.strip() or len(url) > MAX_URL_LENGTH:
         return None
     text = url.strip()
     if text.startswith("//"):  # scheme-relative: same scheme as OctoPrint
         text = f"{base.scheme}:{text}"
     try:
         parsed = URL(text)
-    except ValueError:
+        if not parsed.is_absolute():
+            return str(base.join(parsed))
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return None
+        if parsed.host in _LOOPBACK_HOSTS and base.host is not None:
+            # same port as written; only the host changes (the camera runs beside OctoPrint)
+            return str(parsed.with_host(base.host))
+        return str(parsed)
+    except (ValueError, TypeError, UnicodeError):  # "http://[::1", bad IDNA ...
         return None
-    if not parsed.is_absolute():
-        return str(base.join(parsed))
-    if parsed.scheme not in ("http", "https"):
-        return None
-    if parsed.host in _LOOPBACK_HOSTS and base.host is not None:
-        # same port as written; only the host changes (the camera runs beside OctoPrint)
-        return str(parsed.with_host(base.host))
-    return str(parsed)
 
 
 def camera_info(settings: WebcamSettings, base: URL) -> CameraInfo:

@@ -9,14 +9,18 @@ challenge, and OctoPrint asks for its API key.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Literal
+from typing import Literal
 
 import aiohttp
 
+from ..coerce import decode_json
+from ..exceptions import PrinterError
+from ..http import request
 from .parse import VersionInfo, parse_version
 
 Flavour = Literal["octoprint", "moonraker", "prusalink", "unknown"]
+#: ``/api/version`` is a few hundred bytes; a discovery probe reads no more than this.
+_PROBE_LIMIT = 64 * 1024
 
 
 def detect_flavour(version: VersionInfo) -> Flavour:
@@ -40,18 +44,24 @@ async def probe_flavour(
 ) -> Flavour:
     """Which server answers ``http://host:port/api/version``, asked without credentials."""
     try:
-        async with (
-            asyncio.timeout(timeout),
-            session.get(f"http://{host}:{port}/api/version") as response,
-        ):
-            if response.headers.get("WWW-Authenticate", "").lower().startswith("digest"):
-                return "prusalink"
-            body: Any = None
-            if response.content_type == "application/json":
-                body = await response.json()
-            flavour = detect_flavour(parse_version(body))
-            if flavour == "unknown" and response.status in (401, 403):
-                return "octoprint"  # OctoPrint wants its API key
-            return flavour
-    except (aiohttp.ClientError, TimeoutError, ValueError):
+        reply = await request(
+            session,
+            "GET",
+            f"http://{host}:{port}/api/version",
+            timeout=timeout,
+            what="discovery probe",
+            limit=_PROBE_LIMIT,
+        )
+        if reply.www_authenticate.lower().startswith("digest"):
+            return "prusalink"
+        body = (
+            decode_json(reply.body, "/api/version")
+            if reply.content_type == "application/json"
+            else None
+        )
+    except PrinterError:
         return "unknown"
+    flavour = detect_flavour(parse_version(body))
+    if flavour == "unknown" and reply.status in (401, 403):
+        return "octoprint"  # OctoPrint wants its API key
+    return flavour

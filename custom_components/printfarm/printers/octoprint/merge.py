@@ -8,10 +8,10 @@ through :func:`state_changes`, so the two paths cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ..models import PrintStatus
-from .parse import Heater, JobReport
+from ..exceptions import Reason
+from ..models import PrinterState, PrintStatus, StateUpdate
+from .parse import Heater, JobReport, PrinterReport, parse_error
 from .status import job_outcome, map_status
 
 
@@ -26,6 +26,45 @@ class Reading:
     tool0: Heater | None
     bed: Heater | None
     chamber: Heater | None
+
+    @classmethod
+    def from_printer(cls, job: JobReport, report: PrinterReport) -> Reading:
+        """A poll whose ``/api/printer`` answered 200."""
+        return cls(
+            job, report.text, report.flags, report.error, report.tool0, report.bed, report.chamber
+        )
+
+    @classmethod
+    def printer_absent(cls, job: JobReport, body: object) -> Reading:
+        """A poll whose ``/api/printer`` answered 409: no printer connected to OctoPrint."""
+        return cls(job, None, {}, parse_error(body), None, None, None)
+
+    @classmethod
+    def from_push(
+        cls,
+        text: str | None,
+        flags: dict[str, bool],
+        job: JobReport,
+        temps: tuple[Heater | None, Heater | None, Heater | None],
+        keep: PrinterState,
+    ) -> Reading:
+        """A push ``current``: it carries only the temperatures measured since the last one."""
+        tool0, bed, chamber = temps
+        return cls(
+            job=job,
+            printer_text=text,
+            flags=flags,
+            printer_error=job.error,
+            tool0=tool0 or _heater(keep.nozzle_temp, keep.nozzle_target),
+            bed=bed or _heater(keep.bed_temp, keep.bed_target),
+            chamber=chamber or _heater(keep.chamber_temp, None),
+        )
+
+
+def _heater(actual: float | None, target: float | None) -> Heater | None:
+    if actual is None and target is None:
+        return None
+    return Heater(actual=actual, target=target)
 
 
 def printer_is_offline(reading: Reading, mapped: PrintStatus) -> bool:
@@ -45,7 +84,7 @@ def printer_is_offline(reading: Reading, mapped: PrintStatus) -> bool:
     )
 
 
-def state_changes(reading: Reading, previous: PrintStatus, file_changed: bool) -> dict[str, Any]:
+def state_changes(reading: Reading, previous: PrintStatus, file_changed: bool) -> StateUpdate:
     """PrinterState fields for this reading.
 
     ``previous`` is the status reported before; ``file_changed`` says that a
@@ -89,5 +128,5 @@ def state_changes(reading: Reading, previous: PrintStatus, file_changed: bool) -
         "chamber_temp": chamber.actual if chamber else None,
         "error": error,
         "control_available": not offline,
-        "control_unavailable_reason": "printer_offline" if offline else None,
+        "control_unavailable_reason": Reason.PRINTER_OFFLINE if offline else None,
     }

@@ -11,13 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..coerce import as_dict as as_dict, as_float as as_float, as_int as as_int
+from ..coerce import as_dict, as_float, as_int, as_text as as_str
 from ..exceptions import PrinterProtocolError
 
-
-def as_str(value: object) -> str | None:
-    """A non-empty string, else None."""
-    return value if isinstance(value, str) and value != "" else None
+__all__ = ["as_dict", "as_float", "as_int", "as_str"]
 
 
 def require_object(value: object, what: str) -> dict[str, Any]:

@@ -10,19 +10,17 @@ carries ``state``, ``job``, ``progress`` and ``temps``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-import contextlib
 import json
 import logging
-from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from ..base import MAX_MESSAGE_BYTES
-from ..exceptions import PrinterConnectionError, PrinterProtocolError
-from .parse import Heater, JobReport, as_dict, as_str, parse_current
+from ..coerce import as_dict, as_text, decode_json
+from ..exceptions import PrinterConnectionError, PrinterError, PrinterProtocolError
+from ..http import WebSocket, connect_websocket, request
+from .parse import Heater, JobReport, parse_current
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,6 +28,8 @@ CurrentCallback = Callable[
     [str | None, dict[str, bool], JobReport, tuple[Heater | None, Heater | None, Heater | None]],
     None,
 ]
+#: The login answer is a user record of a few hundred bytes.
+_LOGIN_LIMIT = 64 * 1024
 
 
 class PushSession:
@@ -50,35 +50,42 @@ class PushSession:
         self._headers = headers
         self._timeout = timeout
         self._on_current = on_current
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: WebSocket | None = None
 
     async def open(self) -> None:
-        """Log in passively, open the socket and authenticate it."""
+        """Log in passively, open the socket and authenticate it (typed errors only)."""
         try:
-            async with self._session.post(
+            reply = await request(
+                self._session,
+                "POST",
                 self._base.join(URL("api/login")),
-                json={"passive": True},
+                timeout=self._timeout,
+                what="/api/login",
+                limit=_LOGIN_LIMIT,
                 headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-            ) as resp:
-                status = resp.status
-                body = await resp.json(content_type=None) if status == 200 else None
-            _check_login(status)
-            data = as_dict(body)
-            name, session = as_str(data.get("name")), as_str(data.get("session"))
+                json={"passive": True},
+            )
+            if reply.status != 200:
+                # a refused passive login only means "no push": polling still works
+                raise PrinterProtocolError(f"/api/login: HTTP {reply.status}")
+            data = as_dict(decode_json(reply.body, "/api/login"))
+            name, session = as_text(data.get("name")), as_text(data.get("session"))
             if name is None or session is None:
                 raise PrinterProtocolError("/api/login: no name/session in the answer")
-            url = self._base.join(URL("sockjs/websocket"))
-            self._ws = await self._session.ws_connect(
-                url,
-                timeout=aiohttp.ClientWSTimeout(ws_close=self._timeout),
-                max_msg_size=MAX_MESSAGE_BYTES,
-                heartbeat=None,
+            self._ws = await connect_websocket(
+                self._session,
+                self._base.join(URL("sockjs/websocket")),
+                timeout=self._timeout,
+                what="push socket",
+                close_timeout=self._timeout,
             )
-            await self._ws.send_str(json.dumps({"auth": f"{name}:{session}"}))
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
+            await self._ws.send_text(json.dumps({"auth": f"{name}:{session}"}))
+        except PrinterError:
             await self.close()
-            raise PrinterConnectionError(f"push socket: {err}") from err
+            raise
+        except aiohttp.WSServerHandshakeError as err:
+            await self.close()
+            raise PrinterConnectionError(f"push socket: HTTP {err.status}") from err
 
     async def run(self, silence_timeout: float) -> None:
         """Read messages until the socket closes or stays silent too long."""
@@ -87,26 +94,17 @@ class PushSession:
             raise PrinterConnectionError("push socket is not open")
         while True:
             try:
-                async with asyncio.timeout(silence_timeout):
-                    msg = await ws.receive()
+                text = await ws.receive_text(silence_timeout)
             except TimeoutError as err:
                 raise PrinterConnectionError(f"no push message for {silence_timeout:g} s") from err
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                if msg.type in (
-                    aiohttp.WSMsgType.CLOSE,
-                    aiohttp.WSMsgType.CLOSED,
-                    aiohttp.WSMsgType.CLOSING,
-                    aiohttp.WSMsgType.ERROR,
-                ):
-                    raise PrinterConnectionError("push socket closed")
-                continue
-            self._handle(msg.data)
+            self.handle(text)
 
-    def _handle(self, raw: str) -> None:
+    def handle(self, raw: str) -> None:
+        """One push message: ``current`` and ``history`` reach the client, the rest is dropped."""
         try:
-            message: Any = json.loads(raw)
-        except ValueError:
-            _LOGGER.debug("Ignoring a push message that is not JSON")
+            message = decode_json(raw, "push message")
+        except PrinterProtocolError as err:
+            _LOGGER.debug("Ignoring a push message: %s", err)
             return
         if not isinstance(message, dict):
             return
@@ -121,14 +119,7 @@ class PushSession:
                 )
 
     async def close(self) -> None:
-        """Close the socket; idempotent."""
+        """Close the socket; idempotent, never raises."""
         ws, self._ws = self._ws, None
         if ws is not None:
-            with contextlib.suppress(Exception):
-                await ws.close()
-
-
-def _check_login(status: int) -> None:
-    """A refused passive login only means "no push": polling still works."""
-    if status != 200:
-        raise PrinterProtocolError(f"/api/login: HTTP {status}")
+            await ws.close()

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..models import ConnectionOptions
-from .client import (
-    DEFAULT_POLL_INTERVAL,
-    DEFAULT_PORT,
-    DEFAULT_USERNAME,
-    PrusaLinkClient,
-    PrusaLinkFirmwareTooOldError,
-)
+from .client import PrusaLinkFirmwareTooOldError
+from .control import PrusaLinkClient
+from .descriptor import DEFAULT_PORT, DEFAULT_USERNAME, DESCRIPTOR
 
 if TYPE_CHECKING:
     import aiohttp
@@ -20,18 +16,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PORT",
+    "DESCRIPTOR",
     "PrusaLinkClient",
     "PrusaLinkFirmwareTooOldError",
     "create",
 ]
-
-
-def _poll_interval(value: Any) -> float:
-    try:
-        interval = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_POLL_INTERVAL
-    return interval if interval > 0 else DEFAULT_POLL_INTERVAL
 
 
 def create(
@@ -45,9 +34,9 @@ def create(
     ``session`` (aiohttp) is not used: PrusaLink's two digest flavours are
     handled by httpx. ``httpx_client`` (e.g. Home Assistant's shared one) is
     used and never closed; without it the client builds, and later closes,
-    its own. ``options.extra["poll_interval"]`` (seconds) overrides the 5 s
-    default.
+    its own. ``options.poll_interval`` (seconds) overrides the 5 s default.
     """
+    interval = options.poll_interval
     return PrusaLinkClient(
         options.host,
         port=options.port or DEFAULT_PORT,
@@ -56,5 +45,6 @@ def create(
         api_key=options.api_key,
         client=httpx_client,
         model=options.model,
-        poll_interval=_poll_interval(options.extra.get("poll_interval", DEFAULT_POLL_INTERVAL)),
+        poll_interval=interval if interval and interval > 0 else None,
+        stale_after=options.stale_after,
     )

@@ -11,11 +11,12 @@ with :class:`PrinterProtocolError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import json
 from typing import Any
 
-from ..coerce import as_float as as_float, as_int as as_int
+from ..coerce import as_bool, as_dict as _obj, as_float, as_int, decode_object
 from ..exceptions import PrinterProtocolError
+
+__all__ = ["as_bool", "as_float", "as_int", "decode_object"]
 
 # --------------------------------------------------------------------- coercion
 
@@ -29,17 +30,6 @@ def as_str(value: Any) -> str | None:
     return None
 
 
-def as_bool(value: Any) -> bool | None:
-    """A boolean (also from "true"/"false" and 0/1), else None."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
 def _non_negative(value: Any) -> int | None:
     number = as_int(value)
     return number if number is not None and number >= 0 else None
@@ -48,21 +38,6 @@ def _non_negative(value: Any) -> int | None:
 def _percent(value: Any) -> float | None:
     number = as_float(value)
     return None if number is None else min(100.0, max(0.0, number))
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def decode_object(body: bytes, what: str) -> dict[str, Any]:
-    """Decode a JSON object, or raise PrinterProtocolError."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise PrinterProtocolError(f"{what}: the printer sent malformed JSON") from err
-    if not isinstance(data, dict):
-        raise PrinterProtocolError(f"{what}: expected a JSON object, got {type(data).__name__}")
-    return data
 
 
 # ---------------------------------------------------------------------- records

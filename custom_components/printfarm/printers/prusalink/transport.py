@@ -24,7 +24,7 @@ import logging
 import re
 from typing import Any, Final
 
-from ..exceptions import PrinterAuthError, PrinterConnectionError, PrinterProtocolError
+from ..exceptions import PrinterAuthError, PrinterConnectionError, PrinterProtocolError, Reason
 from ..httpx_compat import httpx
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +61,12 @@ class PrusaLinkHttp:
         self.base_url = base_url.rstrip("/")
         self._client = client
         self._timeout = timeout
-        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # identity: an answer is bounded by its own bytes, never by what they unpack to
+        self._headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": "identity",
+        }
         self._auth: httpx.Auth | None = None
         if api_key:
             self._headers["X-Api-Key"] = api_key
@@ -123,7 +128,9 @@ class PrusaLinkHttp:
                     raise PrinterAuthError("the printer asks for an API key, not a password")
                 return reply, bool(STALE.search(challenge))
         except httpx.TimeoutException as err:
-            raise PrinterConnectionError(f"{method} {path}: timed out") from err
+            raise PrinterConnectionError(
+                f"{method} {path}: timed out", reason=Reason.TIMEOUT
+            ) from err
         except httpx.ProtocolError as err:  # also a malformed digest challenge
             raise PrinterProtocolError(f"{method} {path}: {err}") from err
         except httpx.TransportError as err:
@@ -134,7 +141,8 @@ class PrusaLinkHttp:
             if isinstance(err, NotImplementedError):  # httpx digest: qop=auth-int only
                 raise PrinterProtocolError(f"{method} {path}: unusable auth challenge") from err
             raise PrinterConnectionError(f"{method} {path}: {err}") from err
-        except (KeyError, ValueError) as err:  # httpx digest: a broken challenge
+        except (LookupError, ValueError, TypeError) as err:  # httpx digest: a broken challenge
+            # ('Digest realm=' made httpx 0.28 raise IndexError)
             raise PrinterProtocolError(f"{method} {path}: unusable auth challenge") from err
 
 
@@ -142,12 +150,16 @@ async def _read_limited(response: httpx.Response, max_bytes: int, what: str) -> 
     """Read a body, refusing anything larger than ``max_bytes``."""
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PrinterProtocolError(f"{what}: body of {declared} bytes is over the limit")
+        raise PrinterProtocolError(
+            f"{what}: body of {declared} bytes is over the limit", reason=Reason.TOO_LARGE
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > max_bytes:
-            raise PrinterProtocolError(f"{what}: body is over the {max_bytes} byte limit")
+            raise PrinterProtocolError(
+                f"{what}: body is over the {max_bytes} byte limit", reason=Reason.TOO_LARGE
+            )
         chunks.append(chunk)
     return b"".join(chunks)
