@@ -268,9 +268,9 @@ def test_exception_keys_used_in_code_are_translated() -> None:
     used: set[str] = set()
     for path in INTEGRATION.glob("*.py"):
         used |= set(re.findall(r'translation_key="([a-z_]+)"', path.read_text()))
-    from custom_components.printfarm.helpers import COMMAND_REASONS
+    from custom_components.printfarm.printers import Reason
 
-    used |= {f"command_{reason}" for reason in COMMAND_REASONS}
+    used |= {reason.value for reason in Reason}  # every client error reason is a key
     entity_keys = {key for platform in load("strings.json")["entity"].values() for key in platform}
     for key in used - entity_keys:
         assert key in exceptions, key

@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry
-from .entity import PrintfarmEntity
-from .printers import Capabilities, PrinterState, PrintStatus
+from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
+from .printers import PrinterState, PrintStatus
 
 PARALLEL_UPDATES = 0
 
@@ -26,7 +26,7 @@ class PrintfarmBinarySensorDescription(BinarySensorEntityDescription):
     """A binary sensor computed from the printer state."""
 
     is_on_fn: Callable[[PrinterState], bool | None]
-    exists_fn: Callable[[Capabilities, PrinterState], bool] = lambda _c, _s: True
+    exists_fn: ExistsFn = always
     available_offline: bool = False
 
 
@@ -66,13 +66,13 @@ async def async_setup_entry(
     entry: PrintfarmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the binary sensors this printer supports."""
+    """Create the binary sensors this printer has (a door once it is reported)."""
     coordinator = entry.runtime_data
-    caps = coordinator.client.capabilities
-    async_add_entities(
-        PrintfarmBinarySensor(coordinator, description)
-        for description in BINARY_SENSORS
-        if description.exists_fn(caps, coordinator.data)
+    async_add_when_present(
+        entry,
+        async_add_entities,
+        BINARY_SENSORS,
+        lambda description: PrintfarmBinarySensor(coordinator, description),
     )
 
 

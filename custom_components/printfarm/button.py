@@ -15,9 +15,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry
-from .entity import PrintfarmEntity
+from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
 from .helpers import printer_action
-from .printers import Capabilities, PrinterClient
+from .printers import PrinterClient
 
 PARALLEL_UPDATES = 1
 
@@ -27,7 +27,7 @@ class PrintfarmButtonDescription(ButtonEntityDescription):
     """A button that runs one client command."""
 
     press_fn: Callable[[PrinterClient], Awaitable[None]]
-    exists_fn: Callable[[Capabilities], bool] = lambda _c: True
+    exists_fn: ExistsFn = always
 
 
 BUTTONS: tuple[PrintfarmButtonDescription, ...] = (
@@ -40,7 +40,7 @@ BUTTONS: tuple[PrintfarmButtonDescription, ...] = (
         key="emergency_stop",
         translation_key="emergency_stop",
         press_fn=lambda c: c.emergency_stop(),
-        exists_fn=lambda c: c.emergency_stop,
+        exists_fn=lambda c, _s: c.emergency_stop,
     ),
     PrintfarmButtonDescription(
         key="firmware_restart",
@@ -48,7 +48,7 @@ BUTTONS: tuple[PrintfarmButtonDescription, ...] = (
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
         press_fn=lambda c: c.firmware_restart(),
-        exists_fn=lambda c: c.firmware_restart,
+        exists_fn=lambda c, _s: c.firmware_restart,
     ),
 )
 
@@ -60,18 +60,16 @@ async def async_setup_entry(
 ) -> None:
     """Create the buttons this printer supports."""
     coordinator = entry.runtime_data
-    caps = coordinator.client.capabilities
-    async_add_entities(
-        PrintfarmButton(coordinator, description)
-        for description in BUTTONS
-        if description.exists_fn(caps)
+    async_add_when_present(
+        entry,
+        async_add_entities,
+        BUTTONS,
+        lambda description: PrintfarmButton(coordinator, description),
     )
 
 
 class PrintfarmButton(PrintfarmEntity, ButtonEntity):
     """A button bound to one client command."""
-
-    available_offline = True  # pressing it while offline gives a clear error
 
     entity_description: PrintfarmButtonDescription
 

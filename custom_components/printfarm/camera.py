@@ -2,8 +2,9 @@
 
 MJPEG-capable printers (Moonraker, OctoPrint, Prusa-Link, Elegoo) and Bambu's
 TLS JPEG socket are served as MJPEG built from the client's ``snapshot()``;
-printers with a direct MJPEG URL are proxied; Bambu X1/H2 expose their RTSPS
-URL as a stream source for Home Assistant's stream component.
+printers with a direct MJPEG URL are proxied; Bambu X1/H2 hand Home Assistant's stream
+component a loopback URL of the client's RTSPS relay: the stream component does
+not verify the printer's certificate, so it never talks to the printer itself.
 
 The camera option picks live video (the default), still images only (a frame
 every few seconds, fetched one at a time, so no printer stream or connection
@@ -17,8 +18,8 @@ import contextlib
 
 from aiohttp import web
 from homeassistant.components.camera import Camera, CameraEntityFeature
+from homeassistant.components.stream import CONF_RTSP_TRANSPORT
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import (
     async_aiohttp_proxy_web,
     async_get_clientsession,
@@ -26,9 +27,10 @@ from homeassistant.helpers.aiohttp_client import (
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CAMERA_OFF, CAMERA_SNAPSHOT, DOMAIN, camera_mode
+from .const import CAMERA_OFF, CAMERA_SNAPSHOT, camera_mode
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
 from .entity import PrintfarmEntity
+from .helpers import translate_error
 from .printers import CameraKind, PrinterError
 
 PARALLEL_UPDATES = 1
@@ -69,6 +71,8 @@ class PrinterCamera(PrintfarmEntity, Camera):
             self._attr_frame_interval = SNAPSHOT_INTERVAL
         if self._camera.kind is CameraKind.RTSPS:
             self._attr_supported_features = CameraEntityFeature.STREAM
+            # the relay speaks RTSP over one TCP connection (no RTP over UDP beside it)
+            self.stream_options[CONF_RTSP_TRANSPORT] = "tcp"
 
     @property
     def use_stream_for_stills(self) -> bool:
@@ -76,10 +80,13 @@ class PrinterCamera(PrintfarmEntity, Camera):
         return self._camera.kind is CameraKind.RTSPS
 
     async def stream_source(self) -> str | None:
-        """RTSPS URL for printers that stream over RTSP."""
-        if self._camera.kind is CameraKind.RTSPS:
-            return self._camera.stream_url
-        return None
+        """The verified relay's loopback URL, for printers that stream over RTSPS."""
+        if self._camera.kind is not CameraKind.RTSPS:
+            return None
+        try:
+            return await self.coordinator.client.open_stream()
+        except PrinterError:
+            return None
 
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
@@ -90,11 +97,7 @@ class PrinterCamera(PrintfarmEntity, Camera):
         try:
             return await self.coordinator.client.snapshot()
         except PrinterError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="camera_error",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise translate_error(err, self.coordinator.config_entry.title) from err
 
     async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
         """Proxy the printer's MJPEG stream; otherwise build one from snapshots."""

@@ -42,13 +42,11 @@ from .printers import (  # noqa: F401
 from .printers.factory import create_client
 
 
-def connection_options(data: Mapping[str, Any]) -> ConnectionOptions:
-    """ConnectionOptions from entry data (or a config flow's input)."""
-    extra: dict[str, Any] = {}
-    if data.get(CONF_CA_FILE):
-        extra["ca_file"] = data[CONF_CA_FILE]
-    if data.get(CONF_NAME):
-        extra["name"] = data[CONF_NAME]
+def connection_options(
+    data: Mapping[str, Any], options: Mapping[str, Any] | None = None
+) -> ConnectionOptions:
+    """ConnectionOptions from entry data (or a config flow's input) and entry options."""
+    interval = (options or {}).get(OPTION_POLL_INTERVAL)
     return ConnectionOptions(
         kind=PrinterKind(data[CONF_KIND]),
         host=data[CONF_HOST],
@@ -60,7 +58,9 @@ def connection_options(data: Mapping[str, Any]) -> ConnectionOptions:
         password=data.get(CONF_PASSWORD),
         camera_port=data.get(CONF_CAMERA_PORT),
         model=data.get(CONF_MODEL),
-        extra=extra,
+        name=data.get(CONF_NAME),
+        ca_file=data.get(CONF_CA_FILE) or None,
+        poll_interval=float(interval) if interval else None,
     )
 
 
@@ -72,7 +72,8 @@ def async_create_client(
     aiohttp for every protocol but PrusaLink, which takes HA's shared httpx
     client (its digest flavours are httpx's); neither is ever closed here.
     """
-    conn = connection_options(data)
-    if options and options.get(OPTION_POLL_INTERVAL):
-        conn.extra["poll_interval"] = float(options[OPTION_POLL_INTERVAL])
-    return create_client(conn, async_get_clientsession(hass), httpx_client=get_async_client(hass))
+    return create_client(
+        connection_options(data, options),
+        async_get_clientsession(hass),
+        httpx_client=get_async_client(hass),
+    )

@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
 )
-from homeassistant.const import (
-    CONF_API_KEY,
-    CONF_HOST,
-    CONF_NAME,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_USERNAME,
-)
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -43,9 +28,6 @@ from .compat import OptionsFlowBase
 from .const import (
     CAMERA_MODES,
     CAMERA_STREAM,
-    CONF_ACCESS_CODE,
-    CONF_ADVANCED,
-    CONF_CA_FILE,
     CONF_CAMERA_PORT,
     CONF_KIND,
     CONF_MODEL,
@@ -57,135 +39,29 @@ from .const import (
     camera_mode,
 )
 from .coordinator import PrintfarmConfigEntry
+from .forms import SECONDS, carried, flatten, form_schema, suggested_values
 from .printers import (
     PrinterAuthError,
     PrinterError,
     PrinterInfo,
     PrinterKind,
-    PrinterNotice,
     PrinterProtocolError,
+    Reason,
+    descriptor_for,
 )
-from .printers.octoprint import OctoPrintClient
 from .printers.octoprint.flavour import probe_flavour
 
 CONNECT_TIMEOUT = 30.0
 APP_NAME = "Home Assistant (printfarm)"
-APP_KEY_TIMEOUT = 300.0
-APP_KEY_POLL_INTERVAL = 1.0
-#: PrinterProtocolError reasons with their own form error.
-PROTOCOL_ERRORS = frozenset({"firmware_too_old", "not_octoprint"})
-
-_TEXT = TextSelector()
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_PORT = NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX))
-_SECONDS = NumberSelector(
-    NumberSelectorConfig(
-        min=2, max=300, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
-    )
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One form field."""
-
-    key: str
-    selector: Any
-    required: bool = True
-    default: Any = None
-    advanced: bool = False
-    credential: bool = False
-
-
-#: The form of each printer kind. Credentials are what reauth asks for again.
-FORMS: dict[PrinterKind, tuple[Field, ...]] = {
-    PrinterKind.BAMBU: (
-        Field(CONF_HOST, _TEXT),
-        Field(CONF_SERIAL, _TEXT),
-        Field(CONF_ACCESS_CODE, _PASSWORD, credential=True),
-        Field(CONF_PORT, _PORT, required=False, default=8883, advanced=True),
-        Field(CONF_CAMERA_PORT, _PORT, required=False, advanced=True),
-        Field(CONF_CA_FILE, _TEXT, required=False, advanced=True),
-    ),
-    PrinterKind.MOONRAKER: (
-        Field(CONF_HOST, _TEXT),
-        Field(CONF_PORT, _PORT, required=False, default=7125),
-        Field(CONF_API_KEY, _PASSWORD, required=False, credential=True),
-    ),
-    PrinterKind.OCTOPRINT: (
-        Field(CONF_HOST, _TEXT),
-        Field(CONF_PORT, _PORT, required=False, default=80),
-        Field(CONF_API_KEY, _PASSWORD, required=False, credential=True),
-    ),
-    PrinterKind.PRUSALINK: (
-        Field(CONF_HOST, _TEXT),
-        Field(CONF_USERNAME, _TEXT, default="maker", credential=True),
-        Field(CONF_PASSWORD, _PASSWORD, credential=True),
-        Field(CONF_PORT, _PORT, required=False, default=80, advanced=True),
-    ),
-    PrinterKind.ELEGOO: (
-        Field(CONF_HOST, _TEXT),
-        Field(CONF_PORT, _PORT, required=False, default=3030, advanced=True),
-        Field(CONF_CAMERA_PORT, _PORT, required=False, default=3031, advanced=True),
-    ),
+#: Reasons with a form error of their own (the rest: cannot connect, or not a printer).
+FORM_ERRORS: dict[Reason, str] = {
+    Reason.FIRMWARE_TOO_OLD: "firmware_too_old",
+    Reason.NOT_OCTOPRINT: "not_octoprint",
+    Reason.NO_FREE_SLOT: "connection_slots",
+    Reason.CERTIFICATE: "certificate",
 }
-
-#: Kinds that must poll (no push channel): their interval is an option.
-POLLING_KINDS = frozenset({PrinterKind.PRUSALINK})
-
-
-def _marker(field: Field) -> vol.Marker:
-    if field.required:
-        return (
-            vol.Required(field.key, default=field.default)
-            if field.default
-            else vol.Required(field.key)
-        )
-    return (
-        vol.Optional(field.key, default=field.default) if field.default else vol.Optional(field.key)
-    )
-
-
-def form_schema(kind: PrinterKind, *, only_credentials: bool = False) -> vol.Schema:
-    """The form for a kind (or just its credentials)."""
-    fields = [f for f in FORMS[kind] if f.credential or not only_credentials]
-    schema: dict[vol.Marker, Any] = {_marker(f): f.selector for f in fields if not f.advanced}
-    advanced = {_marker(f): f.selector for f in fields if f.advanced}
-    if advanced:
-        schema[vol.Optional(CONF_ADVANCED)] = section(vol.Schema(advanced), {"collapsed": True})
-    return vol.Schema(schema)
-
-
-def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Lift the advanced section's fields to the top level; ports as int."""
-    data = {k: v for k, v in user_input.items() if k != CONF_ADVANCED}
-    data.update(user_input.get(CONF_ADVANCED) or {})
-    for key in (CONF_PORT, CONF_CAMERA_PORT):
-        if data.get(key) is not None:
-            data[key] = int(data[key])
-    return {
-        k: v.strip() if isinstance(v, str) else v for k, v in data.items() if v not in ("", None)
-    }
-
-
-def carried(
-    kind: PrinterKind, data: Mapping[str, Any], *, only_credentials: bool = False
-) -> dict[str, Any]:
-    """``data`` without what the kind's form (or just its credentials) asks for.
-
-    Keeps what a form cannot show (a discovered model, an Elegoo serial) when
-    the form's answer replaces the rest; a field left empty is then gone.
-    """
-    asked = {f.key for f in FORMS[kind] if f.credential or not only_credentials}
-    return {k: v for k, v in data.items() if k not in asked}
-
-
-def suggested_values(kind: PrinterKind, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Known values shaped like the kind's form (advanced ones inside their section)."""
-    advanced = {f.key for f in FORMS[kind] if f.advanced}
-    values = {k: v for k, v in data.items() if k not in advanced}
-    values[CONF_ADVANCED] = {k: v for k, v in data.items() if k in advanced}
-    return values
+#: zeroconf service types whose kind is known from the type alone.
+ZEROCONF_KINDS = {"_moonraker._tcp.local.": PrinterKind.MOONRAKER}
 
 
 class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -196,7 +72,7 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Start empty."""
         self._data: dict[str, Any] = {}
-        self._app_key_task: asyncio.Task[str] | None = None
+        self._pairing: asyncio.Task[dict[str, str]] | None = None
 
     @staticmethod
     @callback
@@ -214,11 +90,10 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
                 await client.connect()
         except PrinterAuthError:
             return None, {"base": "invalid_auth"}
-        except PrinterProtocolError as err:
-            return None, {"base": err.reason if err.reason in PROTOCOL_ERRORS else "not_a_printer"}
-        except (PrinterError, TimeoutError):
-            if PrinterNotice.CONNECTION_SLOTS_EXHAUSTED in client.state.notices:
-                return None, {"base": "connection_slots"}
+        except PrinterError as err:
+            other = "not_a_printer" if isinstance(err, PrinterProtocolError) else "cannot_connect"
+            return None, {"base": FORM_ERRORS.get(err.reason, other)}
+        except TimeoutError:
             return None, {"base": "cannot_connect"}
         except Exception:  # noqa: BLE001 - any bug must show as "unknown", not a crash
             LOGGER.exception("Unexpected error while adding a printer")
@@ -266,7 +141,9 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**carried(kind, self._data), CONF_KIND: kind.value, **flatten(user_input)}
-            if kind is PrinterKind.OCTOPRINT and not data.get(CONF_API_KEY):
+            descriptor = descriptor_for(kind)
+            if descriptor.pairing and not any(data.get(k) for k in descriptor.credentials):
+                # no credential given: the printer hands one out once the user approves there
                 self._data = data
                 return await self.async_step_app_key()
             info, errors = await self._async_try_connect(data)
@@ -286,44 +163,35 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_create_entry(title=info.name, data=data)
 
-    # -------------------------------------------------- OctoPrint app keys
+    # ------------------------------------------------------------ pairing
 
     async def async_step_app_key(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Wait while the user clicks Allow in OctoPrint."""
-        if self._app_key_task is None:
-            self._app_key_task = self.hass.async_create_task(self._async_request_app_key())
-        if not self._app_key_task.done():
+        """Wait while the user approves Home Assistant at the printer (OctoPrint's app keys)."""
+        if self._pairing is None:
+            self._pairing = self.hass.async_create_task(self._async_pair())
+        if not self._pairing.done():
             return self.async_show_progress(
-                step_id="app_key",  # also reached from the octoprint step
+                step_id="app_key",  # also reached from the kind's own step
                 progress_action="app_key",
-                progress_task=self._app_key_task,
+                progress_task=self._pairing,
                 description_placeholders={"host": self._data[CONF_HOST]},
             )
-        task, self._app_key_task = self._app_key_task, None
+        task, self._pairing = self._pairing, None
         try:
-            self._data[CONF_API_KEY] = task.result()
+            self._data.update(task.result())
         except PrinterAuthError:
             return self.async_show_progress_done(next_step_id="app_key_denied")
         except PrinterError:
             return self.async_show_progress_done(next_step_id="app_key_failed")
         return self.async_show_progress_done(next_step_id="app_key_granted")
 
-    async def _async_request_app_key(self) -> str:
-        """Ask OctoPrint for a key, then wait for the user's decision there."""
+    async def _async_pair(self) -> dict[str, str]:
+        """Ask the printer for a credential; the client waits for the user's decision."""
         client = async_create_client(self.hass, self._data)
-        assert isinstance(client, OctoPrintClient)
         try:
-            token = await client.request_app_key(APP_NAME)
-            async with asyncio.timeout(APP_KEY_TIMEOUT):
-                while True:
-                    if (key := await client.poll_app_key(token)) is not None:
-                        return key
-                    await asyncio.sleep(APP_KEY_POLL_INTERVAL)
-        except TimeoutError as err:
-            # Nobody clicked Allow in time: the same as OctoPrint's own expiry.
-            raise PrinterAuthError("the app-key request expired") from err
+            return await client.pair(APP_NAME)
         finally:
             await client.close()
 
@@ -340,24 +208,20 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Denied or expired in OctoPrint: offer the form again with an error."""
-        return self.async_show_form(
-            step_id="octoprint",
-            data_schema=self.add_suggested_values_to_schema(
-                form_schema(PrinterKind.OCTOPRINT), self._data
-            ),
-            errors={"base": "app_key_denied"},
-        )
+        return self._async_show_kind_form("app_key_denied")
 
     async def async_step_app_key_failed(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """OctoPrint could not be asked (unreachable, no App Keys plugin, rate limit)."""
+        return self._async_show_kind_form("app_key_failed")
+
+    def _async_show_kind_form(self, error: str) -> ConfigFlowResult:
+        kind = PrinterKind(self._data[CONF_KIND])
         return self.async_show_form(
-            step_id="octoprint",
-            data_schema=self.add_suggested_values_to_schema(
-                form_schema(PrinterKind.OCTOPRINT), self._data
-            ),
-            errors={"base": "app_key_failed"},
+            step_id=kind.value,
+            data_schema=self.add_suggested_values_to_schema(form_schema(kind), self._data),
+            errors={"base": error},
         )
 
     # ---------------------------------------------------------- discovery
@@ -366,23 +230,23 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         """Moonraker, OctoPrint or Prusa-Link announced itself over mDNS."""
         host = discovery_info.host
         port = discovery_info.port or 80
-        if discovery_info.type.startswith("_moonraker."):
-            kind: PrinterKind | None = PrinterKind.MOONRAKER
-        else:
+        kind = ZEROCONF_KINDS.get(discovery_info.type)
+        if kind is None:
             # _octoprint._tcp: OctoPrint, Prusa-Link or Moonraker's OctoPrint emulation.
             flavour = await probe_flavour(async_get_clientsession(self.hass), host, port)
             kind = None if flavour == "unknown" else PrinterKind(flavour)
         if kind is None:
             return self.async_abort(reason="not_a_printer")
+        descriptor = descriptor_for(kind)
         name = discovery_info.name.split(".", 1)[0]
         data = {CONF_KIND: kind.value, CONF_HOST: host, CONF_PORT: port}
         unique_id = None
         uuid = discovery_info.properties.get("uuid")
-        if kind is PrinterKind.OCTOPRINT and isinstance(uuid, str) and uuid:
-            # OctoPrint's discovery plugin announces the instance UUID the client
-            # also reads from discovery.xml: the entry follows the server's address.
+        if descriptor.announces_identity and isinstance(uuid, str) and uuid:
+            # the announcement carries the identity the client reads once connected:
+            # the entry follows the server's address
             unique_id = uuid.lower()
-        elif kind is not PrinterKind.PRUSALINK:
+        elif not descriptor.identity_needs_credentials:
             # Servers that answer without credentials tell their own identity.
             info, _errors = await self._async_try_connect(data)
             unique_id = info.unique_id if info else f"{host}:{port}"
@@ -407,16 +271,14 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         data = {
             k: v
             for k, v in discovery_info.items()
-            if k in (CONF_HOST, CONF_PORT, CONF_SERIAL, CONF_CAMERA_PORT, CONF_MODEL)
+            if k in (CONF_HOST, CONF_PORT, CONF_SERIAL, CONF_CAMERA_PORT, CONF_MODEL, CONF_NAME)
         }
-        if kind is PrinterKind.BAMBU and discovery_info.get(CONF_NAME):
-            # Only the announcement carries the name the user gave a Bambu printer.
-            data[CONF_NAME] = str(discovery_info[CONF_NAME])
+        name = discovery_info.get(CONF_NAME) or discovery_info.get(CONF_MODEL)
         return await self._async_discovered(
             kind,
             data,
             unique_id=str(discovery_info["unique_id"]),
-            name=str(discovery_info.get("name") or discovery_info[CONF_HOST]),
+            name=str(name or discovery_info[CONF_HOST]),
         )
 
     async def _async_discovered(
@@ -516,8 +378,10 @@ class PrintfarmOptionsFlow(OptionsFlowBase):
                 )
             ),
         }
-        if kind in POLLING_KINDS:
-            schema[vol.Required(OPTION_POLL_INTERVAL, default=5)] = _SECONDS
+        descriptor = descriptor_for(kind)
+        if descriptor.polls:
+            default = round(descriptor.poll_interval)
+            schema[vol.Required(OPTION_POLL_INTERVAL, default=default)] = SECONDS
         options = self.config_entry.options
         return self.async_show_form(
             step_id="init",

@@ -46,19 +46,22 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
 
     async def _async_setup(self) -> None:
         """Connect once; errors become not-ready or reauth."""
+        placeholders = {"name": self.config_entry.title}
         try:
             await self.client.connect()
         except PrinterAuthError as err:
             raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
+                translation_domain=DOMAIN,
+                translation_key=err.reason.value,
+                translation_placeholders=placeholders,
             ) from err
         except PrinterError as err:
             # e.g. firmware too old, no free connection slot: tell the user why
             self._sync_issues(self.client.state.notices)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
+                translation_key=err.reason.value,
+                translation_placeholders=placeholders,
             ) from err
         self._sync_issues(self.client.state.notices)
         self._remove_listener = self.client.add_listener(self._on_state)
@@ -69,7 +72,9 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
             return await self.client.refresh()
         except PrinterAuthError as err:
             raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
+                translation_domain=DOMAIN,
+                translation_key=err.reason.value,
+                translation_placeholders={"name": self.config_entry.title},
             ) from err
         except PrinterError:
             # Offline is a state, not a failed update: the status sensor says so.

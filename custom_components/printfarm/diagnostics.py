@@ -42,5 +42,7 @@ async def async_get_config_entry_diagnostics(
         "capabilities": dataclasses.asdict(client.capabilities),
         "camera": async_redact_data(dataclasses.asdict(client.camera), TO_REDACT),
         "state": async_redact_data(client.state.as_dict(), TO_REDACT),
+        # what the printer reports that no entity shows (stage, positions, per-nozzle ...)
+        "details": async_redact_data(dict(client.details), TO_REDACT),
         "last_error": type(client.last_error).__name__ if client.last_error else None,
     }

@@ -42,10 +42,10 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_KIND, CONF_MODEL, CONF_SERIAL, DOMAIN, LOGGER
-from .printers import PrinterKind
-from .printers.bambu.ssdp import DEFAULT_LISTEN_HOST, SSDP_PORT, SsdpAnnouncement, SsdpListener
+from .printers import DiscoveredPrinter
+from .printers.bambu.ssdp import DEFAULT_LISTEN_HOST, SSDP_PORT, SsdpListener
 from .printers.elegoo.const import DISCOVERY_PORT
-from .printers.elegoo.discovery import DiscoveredPrinter, discover
+from .printers.elegoo.discovery import discover
 
 ENV_DISCOVERY = "PRINTFARM_DISCOVERY"
 ENV_BAMBU_SSDP = "PRINTFARM_BAMBU_SSDP"
@@ -140,7 +140,7 @@ class PrintfarmScanner:
         """Listen for Bambu printers and probe for Elegoo printers now and periodically."""
         if self.config.bambu_listen is not None:
             host, port = self.config.bambu_listen
-            listener = SsdpListener(self._async_bambu_announced, host=host, port=port)
+            listener = SsdpListener(self._async_found, host=host, port=port)
             try:
                 await listener.start()
             except OSError as err:
@@ -189,7 +189,7 @@ class PrintfarmScanner:
     async def _async_probe_all(self) -> None:
         results = await asyncio.gather(
             *(
-                discover(PROBE_TIMEOUT, target=host, port=port, on_found=self._async_elegoo_found)
+                discover(PROBE_TIMEOUT, target=host, port=port, on_found=self._async_found)
                 for host, port in self.config.elegoo_targets
             ),
             return_exceptions=True,
@@ -201,41 +201,27 @@ class PrintfarmScanner:
                 raise result
 
     @callback
-    def _async_elegoo_found(self, printer: DiscoveredPrinter) -> None:
+    def _async_found(self, printer: DiscoveredPrinter) -> None:
+        """A printer answered the probe or announced itself: offer it, once in a while."""
         if not printer.supported:
             LOGGER.debug(
-                "Elegoo printer at %s speaks SDCP %s, not V3: not offered",
+                "%s printer at %s speaks a protocol version printfarm cannot: not offered",
+                printer.kind,
                 printer.host,
-                printer.protocol_version,
             )
             return
         self._async_offer(
-            printer.mainboard_id,
+            printer.unique_id,
             {
-                CONF_KIND: PrinterKind.ELEGOO.value,
+                CONF_KIND: printer.kind.value,
                 CONF_HOST: printer.host,
                 CONF_PORT: printer.port,
+                CONF_SERIAL: printer.serial,
                 CONF_MODEL: printer.model,
-                "unique_id": printer.mainboard_id,
-                "name": printer.name or printer.model,
-            },
-        )
-
-    # -------------------------------------------------------------- Bambu
-
-    @callback
-    def _async_bambu_announced(self, announcement: SsdpAnnouncement) -> None:
-        self._async_offer(
-            announcement.serial,
-            {
-                CONF_KIND: PrinterKind.BAMBU.value,
-                CONF_HOST: announcement.host,
-                CONF_SERIAL: announcement.serial,
-                CONF_MODEL: announcement.model,
-                "unique_id": announcement.serial,
+                "unique_id": printer.unique_id,
                 # Only a name the printer announced is kept; without one the
-                # client names it by model and serial tail.
-                "name": announcement.name,
+                # client names it (Bambu: by model and serial tail).
+                "name": printer.name,
             },
         )
 

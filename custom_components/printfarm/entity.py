@@ -1,33 +1,76 @@
-"""Base entity: device info, unique ids and the offline availability rule."""
+"""Base entity, one existence predicate for every platform, and the availability rule."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
-from homeassistant.core import callback
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import PrintfarmCoordinator
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .printers import Capabilities, PrinterState
 
-MANUFACTURERS = {
-    "bambu": "Bambu Lab",
-    "moonraker": "Klipper",
-    "octoprint": "OctoPrint",
-    "prusalink": "Prusa Research",
-    "elegoo": "Elegoo",
-}
+#: Whether a printer has an entity: from what it can do and what it reports.
+type ExistsFn = Callable[[Capabilities, PrinterState], bool]
+
+
+def always(_capabilities: Capabilities, _state: PrinterState) -> bool:
+    """Every printer has it."""
+    return True
+
+
+class _Described(Protocol):
+    """A platform's entity description: a key and an existence predicate."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def exists_fn(self) -> ExistsFn: ...
+
+
+@callback
+def async_add_when_present[D: _Described](
+    entry: PrintfarmConfigEntry,
+    add: Callable[[Iterable[Entity]], None],
+    descriptions: Iterable[D],
+    build: Callable[[D], Entity],
+) -> None:
+    """Add each description's entity as soon as it exists, at setup or on a later update.
+
+    A value that first appears after setup (an AMS unit plugged in, a chamber
+    sensor reported once Klipper is ready) brings its entity then.
+    """
+    coordinator = entry.runtime_data
+    pending = list(descriptions)
+
+    @callback
+    def add_present() -> None:
+        capabilities, state = coordinator.client.capabilities, coordinator.data
+        present = [d for d in pending if d.exists_fn(capabilities, state)]
+        if present:
+            for description in present:
+                pending.remove(description)
+            add(build(description) for description in present)
+
+    add_present()
+    remove: CALLBACK_TYPE = coordinator.async_add_listener(add_present)
+    entry.async_on_unload(remove)
 
 
 class PrintfarmEntity(CoordinatorEntity[PrintfarmCoordinator]):
     """An entity of one printer.
 
-    Availability rule: when the printer goes offline, entities whose
-    description says ``available_offline`` (the status sensor, the connected
-    binary sensor) stay available and say so; every live measurement and
-    control becomes unavailable.
+    Availability rule: while the printer cannot be reached, only the entities
+    that report reachability stay available (the status sensor says
+    ``offline``, the connectivity sensor says disconnected, the firmware
+    version is still known). Every measurement and every control is
+    unavailable: Home Assistant greys controls out and skips them in
+    actions, instead of offering buttons that can only fail.
     """
 
     _attr_has_entity_name = True
@@ -39,11 +82,12 @@ class PrintfarmEntity(CoordinatorEntity[PrintfarmCoordinator]):
         self.entity_description = description
         # Descriptions of status-like entities say so themselves.
         self.available_offline = getattr(description, "available_offline", self.available_offline)
-        info = coordinator.client.info
+        client = coordinator.client
+        info = client.info
         self._attr_unique_id = f"{info.unique_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, info.unique_id)},
-            manufacturer=MANUFACTURERS.get(info.kind.value, info.kind.value),
+            manufacturer=client.descriptor.manufacturer,
             model=info.model,
             name=info.name,
             serial_number=info.serial,

@@ -10,9 +10,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
-from .entity import PrintfarmEntity
+from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .helpers import printer_action
-from .printers import Capabilities, FanKind
+from .printers import FanKind
 
 PARALLEL_UPDATES = 1
 
@@ -22,20 +22,21 @@ class PrintfarmFanDescription(FanEntityDescription):
     """A fan of the printer, known by its role."""
 
     fan: FanKind
-
-    def exists_fn(self, capabilities: Capabilities) -> bool:
-        """Only fans the printer lets printfarm set."""
-        return self.fan in capabilities.controllable_fans
+    exists_fn: ExistsFn
 
 
-FANS: tuple[PrintfarmFanDescription, ...] = (
-    PrintfarmFanDescription(
-        key="part_cooling_fan", translation_key="part_cooling_fan", fan=FanKind.PART_COOLING
-    ),
-    PrintfarmFanDescription(
-        key="auxiliary_fan", translation_key="auxiliary_fan", fan=FanKind.AUXILIARY
-    ),
-    PrintfarmFanDescription(key="chamber_fan", translation_key="chamber_fan", fan=FanKind.CHAMBER),
+def _settable(fan: FanKind) -> ExistsFn:
+    """Only fans the printer lets printfarm set."""
+    return lambda capabilities, _state: fan in capabilities.controllable_fans
+
+
+FANS: tuple[PrintfarmFanDescription, ...] = tuple(
+    PrintfarmFanDescription(key=key, translation_key=key, fan=fan, exists_fn=_settable(fan))
+    for key, fan in (
+        ("part_cooling_fan", FanKind.PART_COOLING),
+        ("auxiliary_fan", FanKind.AUXILIARY),
+        ("chamber_fan", FanKind.CHAMBER),
+    )
 )
 
 
@@ -46,11 +47,11 @@ async def async_setup_entry(
 ) -> None:
     """Create a fan entity for each fan the printer can set."""
     coordinator = entry.runtime_data
-    caps = coordinator.client.capabilities
-    async_add_entities(
-        PrintfarmFan(coordinator, description)
-        for description in FANS
-        if description.exists_fn(caps)
+    async_add_when_present(
+        entry,
+        async_add_entities,
+        FANS,
+        lambda description: PrintfarmFan(coordinator, description),
     )
 
 
@@ -62,7 +63,6 @@ class PrintfarmFan(PrintfarmEntity, FanEntity):
     """
 
     entity_description: PrintfarmFanDescription
-    available_offline = True  # setting it while offline gives a clear error
     _attr_supported_features = (
         FanEntityFeature.SET_SPEED | FanEntityFeature.TURN_ON | FanEntityFeature.TURN_OFF
     )
@@ -86,15 +86,13 @@ class PrintfarmFan(PrintfarmEntity, FanEntity):
 
     @property
     def percentage(self) -> int | None:
-        """The fan's speed in percent (unknown while the printer is offline)."""
-        if not self.coordinator.data.connected:
-            return None
+        """The fan's speed in percent (None: never reported nor set)."""
         reported = self._reported
         return reported if reported is not None else self._set_here
 
     @property
     def is_on(self) -> bool | None:
-        """Running, off, or unknown (offline, or never reported nor set)."""
+        """Running, off, or unknown (never reported nor set)."""
         percentage = self.percentage
         return None if percentage is None else percentage > 0
 

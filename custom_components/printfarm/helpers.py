@@ -1,4 +1,9 @@
-"""Turn client errors into translated Home Assistant errors for actions."""
+"""Turn client errors into translated Home Assistant errors.
+
+Every client error carries one ``Reason`` from a closed set; each reason is
+an ``exceptions`` key in strings.json with the printer's name as its only
+placeholder, so no English from the client library reaches a message.
+"""
 
 from __future__ import annotations
 
@@ -9,57 +14,27 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN
 from .entity import PrintfarmEntity
-from .printers import (
-    PrinterAuthError,
-    PrinterCommandError,
-    PrinterConnectionError,
-    PrinterError,
-    PrinterNotSupportedError,
-)
+from .printers import PrinterError, Reason
 
-#: PrinterCommandError reasons with their own translated message.
-COMMAND_REASONS = frozenset(
-    {
-        "control_unavailable",
-        "invalid_value",
-        "job_changed",
-        "not_confirmed",
-        "not_paused",
-        "not_printing",
-        "rejected",
-    }
-)
 #: Reasons that are the user's mistake, not the printer's.
-VALIDATION_REASONS = frozenset({"invalid_value", "not_printing", "not_paused"})
+VALIDATION_REASONS = frozenset(
+    {Reason.INVALID_VALUE, Reason.NOT_PRINTING, Reason.NOT_PAUSED, Reason.UNSUPPORTED}
+)
 
 
-def translate_error(err: PrinterError) -> HomeAssistantError:
-    """The Home Assistant error (with translation key) for a client error."""
-    if isinstance(err, PrinterNotSupportedError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="unsupported", translation_placeholders={}
-        )
-    if isinstance(err, PrinterCommandError):
-        cls = ServiceValidationError if err.reason in VALIDATION_REASONS else HomeAssistantError
-        reason = err.reason if err.reason in COMMAND_REASONS else "rejected"
-        return cls(
-            translation_domain=DOMAIN,
-            translation_key=f"command_{reason}",
-            translation_placeholders={"error": str(err)},
-        )
-    if isinstance(err, PrinterAuthError):
-        return HomeAssistantError(translation_domain=DOMAIN, translation_key="invalid_auth")
-    if isinstance(err, PrinterConnectionError):
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="printer_offline",
-            translation_placeholders={"error": str(err)},
-        )
-    return HomeAssistantError(
+def translated(reason: Reason, name: str) -> HomeAssistantError:
+    """The Home Assistant error (with its translation key) for a reason."""
+    cls = ServiceValidationError if reason in VALIDATION_REASONS else HomeAssistantError
+    return cls(
         translation_domain=DOMAIN,
-        translation_key="communication_error",
-        translation_placeholders={"error": str(err)},
+        translation_key=reason.value,
+        translation_placeholders={"name": name},
     )
+
+
+def translate_error(err: PrinterError, name: str) -> HomeAssistantError:
+    """The translated Home Assistant error for a client error of printer ``name``."""
+    return translated(err.reason, name)
 
 
 def printer_action[_E: PrintfarmEntity, **_P](
@@ -68,15 +43,12 @@ def printer_action[_E: PrintfarmEntity, **_P](
     """Run an entity action, refusing while offline and translating client errors."""
 
     async def handler(self: _E, *args: _P.args, **kwargs: _P.kwargs) -> None:
+        name = self.coordinator.config_entry.title
         if not self.coordinator.data.connected:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="printer_offline",
-                translation_placeholders={"error": self.coordinator.client.host},
-            )
+            raise translated(Reason.OFFLINE, name)
         try:
             await func(self, *args, **kwargs)
         except PrinterError as err:
-            raise translate_error(err) from err
+            raise translate_error(err, name) from err
 
     return handler

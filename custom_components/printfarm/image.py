@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.image import ImageEntity, ImageEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
-from .entity import PrintfarmEntity
+from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .printers import PrinterError
 
 PARALLEL_UPDATES = 1
 
-THUMBNAIL = ImageEntityDescription(key="thumbnail", translation_key="thumbnail")
+
+@dataclass(frozen=True, kw_only=True)
+class PrintfarmImageDescription(ImageEntityDescription):
+    """An image the printer provides."""
+
+    exists_fn: ExistsFn
+
+
+THUMBNAIL = PrintfarmImageDescription(
+    key="thumbnail", translation_key="thumbnail", exists_fn=lambda c, _s: c.thumbnail
+)
 PNG_MAGIC = b"\x89PNG"
 
 
@@ -24,8 +36,9 @@ async def async_setup_entry(
 ) -> None:
     """Create the thumbnail image when the printer provides job thumbnails."""
     coordinator = entry.runtime_data
-    if coordinator.client.capabilities.thumbnail:
-        async_add_entities([ThumbnailImage(hass, coordinator)])
+    async_add_when_present(
+        entry, async_add_entities, (THUMBNAIL,), lambda _d: ThumbnailImage(hass, coordinator)
+    )
 
 
 class ThumbnailImage(PrintfarmEntity, ImageEntity):

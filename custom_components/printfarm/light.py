@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.light import ColorMode, LightEntity, LightEntityDescription
@@ -9,12 +10,22 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
-from .entity import PrintfarmEntity
+from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .helpers import printer_action
 
 PARALLEL_UPDATES = 1
 
-CHAMBER_LIGHT = LightEntityDescription(key="chamber_light", translation_key="chamber_light")
+
+@dataclass(frozen=True, kw_only=True)
+class PrintfarmLightDescription(LightEntityDescription):
+    """A light of the printer."""
+
+    exists_fn: ExistsFn
+
+
+CHAMBER_LIGHT = PrintfarmLightDescription(
+    key="chamber_light", translation_key="chamber_light", exists_fn=lambda c, _s: c.light
+)
 
 
 async def async_setup_entry(
@@ -24,14 +35,14 @@ async def async_setup_entry(
 ) -> None:
     """Create the chamber light when the printer has one."""
     coordinator = entry.runtime_data
-    if coordinator.client.capabilities.light:
-        async_add_entities([ChamberLight(coordinator)])
+    async_add_when_present(
+        entry, async_add_entities, (CHAMBER_LIGHT,), lambda _d: ChamberLight(coordinator)
+    )
 
 
 class ChamberLight(PrintfarmEntity, LightEntity):
     """On/off chamber light."""
 
-    available_offline = True  # switching while offline gives a clear error
     _attr_color_mode = ColorMode.ONOFF
     _attr_supported_color_modes = {ColorMode.ONOFF}
 
@@ -41,9 +52,8 @@ class ChamberLight(PrintfarmEntity, LightEntity):
 
     @property
     def is_on(self) -> bool | None:
-        """Whether the light is on (unknown while the printer is offline)."""
-        data = self.coordinator.data
-        return data.light_on if data.connected else None
+        """Whether the light is on (None: not reported)."""
+        return self.coordinator.data.light_on
 
     @printer_action
     async def async_turn_on(self, **kwargs: Any) -> None:

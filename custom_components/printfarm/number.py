@@ -1,4 +1,8 @@
-"""Numbers: nozzle and bed target temperatures, speed factor."""
+"""Numbers: nozzle and bed target temperatures, speed factor.
+
+Their ranges are the limits the printer's client enforces (its kind's
+descriptor), so the UI never offers a value the client then refuses.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from homeassistant.const import PERCENTAGE, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PrintfarmConfigEntry
-from .entity import PrintfarmEntity
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .helpers import printer_action
-from .printers import Capabilities, PrinterClient, PrinterState
+from .printers import Limits, PrinterClient, PrinterState
 
 PARALLEL_UPDATES = 1
 
@@ -29,7 +33,9 @@ class PrintfarmNumberDescription(NumberEntityDescription):
 
     value_fn: Callable[[PrinterState], float | None]
     set_fn: Callable[[PrinterClient, float], Awaitable[None]]
-    exists_fn: Callable[[Capabilities], bool]
+    #: (lowest, highest) the kind's client accepts; None when it has no such control.
+    range_fn: Callable[[Limits], tuple[float | None, float | None]]
+    exists_fn: ExistsFn
 
 
 NUMBERS: tuple[PrintfarmNumberDescription, ...] = (
@@ -38,38 +44,35 @@ NUMBERS: tuple[PrintfarmNumberDescription, ...] = (
         translation_key="nozzle_target",
         device_class=NumberDeviceClass.TEMPERATURE,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        native_min_value=0,
-        native_max_value=300,
         native_step=1,
         mode=NumberMode.BOX,
         value_fn=lambda s: s.nozzle_target,
         set_fn=lambda c, v: c.set_nozzle_target(v),
-        exists_fn=lambda c: c.temperature_control,
+        range_fn=lambda limits: (0, limits.nozzle_max),
+        exists_fn=lambda c, _s: c.temperature_control,
     ),
     PrintfarmNumberDescription(
         key="bed_target",
         translation_key="bed_target",
         device_class=NumberDeviceClass.TEMPERATURE,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        native_min_value=0,
-        native_max_value=120,
         native_step=1,
         mode=NumberMode.BOX,
         value_fn=lambda s: s.bed_target,
         set_fn=lambda c, v: c.set_bed_target(v),
-        exists_fn=lambda c: c.temperature_control,
+        range_fn=lambda limits: (0, limits.bed_max),
+        exists_fn=lambda c, _s: c.temperature_control,
     ),
     PrintfarmNumberDescription(
         key="speed_factor",
         translation_key="speed_factor",
         native_unit_of_measurement=PERCENTAGE,
-        native_min_value=10,
-        native_max_value=300,
         native_step=1,
         mode=NumberMode.BOX,
         value_fn=lambda s: s.speed_factor,
         set_fn=lambda c, v: c.set_speed_factor(round(v)),
-        exists_fn=lambda c: c.speed_factor,
+        range_fn=lambda limits: (limits.speed_min, limits.speed_max),
+        exists_fn=lambda c, _s: c.speed_factor,
     ),
 )
 
@@ -79,13 +82,14 @@ async def async_setup_entry(
     entry: PrintfarmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the numbers this printer supports."""
+    """Create the numbers this printer supports, within the limits its client enforces."""
     coordinator = entry.runtime_data
-    caps = coordinator.client.capabilities
-    async_add_entities(
-        PrintfarmNumber(coordinator, description)
-        for description in NUMBERS
-        if description.exists_fn(caps)
+    limits = coordinator.client.descriptor.limits
+    async_add_when_present(
+        entry,
+        async_add_entities,
+        (d for d in NUMBERS if None not in d.range_fn(limits)),
+        lambda description: PrintfarmNumber(coordinator, description),
     )
 
 
@@ -93,13 +97,21 @@ class PrintfarmNumber(PrintfarmEntity, NumberEntity):
     """A settable number."""
 
     entity_description: PrintfarmNumberDescription
-    available_offline = True  # setting it while offline gives a clear error
+
+    def __init__(
+        self, coordinator: PrintfarmCoordinator, description: PrintfarmNumberDescription
+    ) -> None:
+        """Take the range from the kind's limits."""
+        super().__init__(coordinator, description)
+        low, high = description.range_fn(coordinator.client.descriptor.limits)
+        if low is not None:
+            self._attr_native_min_value = low
+        if high is not None:
+            self._attr_native_max_value = high
 
     @property
     def native_value(self) -> float | None:
-        """The current value (unknown while the printer is offline)."""
-        if not self.coordinator.data.connected:
-            return None
+        """The current value."""
         return self.entity_description.value_fn(self.coordinator.data)
 
     @printer_action

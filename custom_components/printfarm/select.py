@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
-from .entity import PrintfarmEntity
+from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .helpers import printer_action
 
 PARALLEL_UPDATES = 1
 
-SPEED_PRESET = SelectEntityDescription(key="speed_preset", translation_key="speed_preset")
+
+@dataclass(frozen=True, kw_only=True)
+class PrintfarmSelectDescription(SelectEntityDescription):
+    """A choice among the printer's named settings."""
+
+    exists_fn: ExistsFn
+
+
+SPEED_PRESET = PrintfarmSelectDescription(
+    key="speed_preset",
+    translation_key="speed_preset",
+    exists_fn=lambda c, _s: bool(c.speed_presets),
+)
 
 
 async def async_setup_entry(
@@ -22,14 +36,13 @@ async def async_setup_entry(
 ) -> None:
     """Create the speed preset select when the printer has presets."""
     coordinator = entry.runtime_data
-    if coordinator.client.capabilities.speed_presets:
-        async_add_entities([SpeedPresetSelect(coordinator)])
+    async_add_when_present(
+        entry, async_add_entities, (SPEED_PRESET,), lambda _d: SpeedPresetSelect(coordinator)
+    )
 
 
 class SpeedPresetSelect(PrintfarmEntity, SelectEntity):
     """Named speed level (silent, standard, sport, ludicrous ...)."""
-
-    available_offline = True  # choosing while offline gives a clear error
 
     def __init__(self, coordinator: PrintfarmCoordinator) -> None:
         """Options come from the printer's capabilities."""
@@ -39,8 +52,7 @@ class SpeedPresetSelect(PrintfarmEntity, SelectEntity):
     @property
     def current_option(self) -> str | None:
         """The active preset."""
-        data = self.coordinator.data
-        preset = data.speed_preset if data.connected else None
+        preset = self.coordinator.data.speed_preset
         return preset if preset in self._attr_options else None
 
     @printer_action

@@ -27,8 +27,8 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
-from .entity import PrintfarmEntity
-from .printers import ACTIVE_STATUSES, AmsTray, Capabilities, PrinterState, PrintStatus
+from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
+from .printers import ACTIVE_STATUSES, AmsTray, PrinterState, PrintStatus
 
 PARALLEL_UPDATES = 0
 
@@ -51,16 +51,12 @@ def _start_time(state: PrinterState) -> datetime | None:
     return _minute(dt_util.utcnow() - timedelta(seconds=state.elapsed_s))
 
 
-def _always(_caps: Capabilities, _state: PrinterState) -> bool:
-    return True
-
-
 @dataclass(frozen=True, kw_only=True)
 class PrintfarmSensorDescription(SensorEntityDescription):
     """A sensor computed from the printer state."""
 
     value_fn: Callable[[PrinterState], SensorValue]
-    exists_fn: Callable[[Capabilities, PrinterState], bool] = _always
+    exists_fn: ExistsFn = always
     attributes_fn: Callable[[PrinterState], dict[str, Any]] | None = None
     available_offline: bool = False
 
@@ -227,13 +223,13 @@ async def async_setup_entry(
     entry: PrintfarmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the sensors this printer supports; AMS trays as they appear."""
+    """Create the sensors this printer has; late values and AMS trays as they appear."""
     coordinator = entry.runtime_data
-    caps = coordinator.client.capabilities
-    async_add_entities(
-        PrintfarmSensor(coordinator, description)
-        for description in SENSORS
-        if description.exists_fn(caps, coordinator.data)
+    async_add_when_present(
+        entry,
+        async_add_entities,
+        SENSORS,
+        lambda description: PrintfarmSensor(coordinator, description),
     )
     async_add_entities([FirmwareSensor(coordinator)])
 

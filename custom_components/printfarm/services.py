@@ -66,7 +66,7 @@ async def _async_send_gcode(call: ServiceCall) -> None:
         try:
             await client.send_gcode(call.data[ATTR_GCODE])
         except PrinterError as err:
-            raise translate_error(err) from err
+            raise translate_error(err, entry.title) from err
 
 
 @callback

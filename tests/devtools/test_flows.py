@@ -10,8 +10,8 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.data_entry_flow import FlowManagerIndexView
 import pytest
 
-from custom_components.printfarm.config_flow import flatten, form_schema
 from custom_components.printfarm.const import DOMAIN
+from custom_components.printfarm.forms import flatten, form_schema
 from custom_components.printfarm.printers import PrinterKind
 from devtools.api import HaApi
 from devtools.flows import (

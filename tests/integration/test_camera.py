@@ -15,7 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.printfarm.const import CAMERA_OFF, CAMERA_SNAPSHOT, DOMAIN, OPTION_CAMERA
-from custom_components.printfarm.printers import PrinterCommandError
+from custom_components.printfarm.printers import PrinterCommandError, Reason
 from simulator.base import SimOptions
 
 from .test_platforms import Printer, go_offline, running_printer
@@ -87,7 +87,7 @@ async def test_stream_refused_falls_back_to_stills(
     with patch.object(
         client,
         "open_stream",
-        side_effect=PrinterCommandError("no stream", reason="camera_busy"),
+        side_effect=PrinterCommandError("no stream", reason=Reason.CAMERA_BUSY),
     ):
         content_type, chunk = await read_first_frame(hass_client, camera_id)
     assert content_type == "multipart/x-mixed-replace"
@@ -108,7 +108,7 @@ async def test_still_while_the_only_stream_is_taken_is_a_translated_error(
         with pytest.raises(HomeAssistantError) as err:
             await camera.async_get_image(hass, camera_id)
         assert err.value.translation_domain == DOMAIN
-        assert err.value.translation_key == "camera_error"
+        assert err.value.translation_key == "camera_busy"
     finally:
         response.close()
 
@@ -135,8 +135,13 @@ async def test_rtsps_camera_offers_its_stream(hass: HomeAssistant) -> None:
         assert state.attributes[ATTR_SUPPORTED_FEATURES] == CameraEntityFeature.STREAM
         source = await camera.async_get_stream_source(hass, camera_id)
         assert source is not None
-        assert source.startswith("rtsps://")
-        assert source.endswith("@127.0.0.1:322/streaming/live/1")
+        # the loopback relay, never the printer's own RTSPS URL (see printers/bambu/rtsps.py)
+        assert source.startswith("rtsp://bblp:")
+        assert "@127.0.0.1:" in source
+        assert ":322/" not in source
+        assert source.endswith("/streaming/live/1")
+        entity = camera.get_camera_from_entity_id(hass, camera_id)
+        assert entity.stream_options["rtsp_transport"] == "tcp"
         assert camera.get_camera_from_entity_id(hass, camera_id).use_stream_for_stills
 
 

@@ -12,7 +12,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.printfarm import config_flow
-from custom_components.printfarm.printers.octoprint import OctoPrintClient
+from custom_components.printfarm.printers.octoprint import OctoPrintClient, appkeys
 from simulator.octoprint import OctoPrintSimulator
 
 from .conftest import entry_data, start_simulator
@@ -24,7 +24,7 @@ KIND = "octoprint"
 @pytest.fixture(autouse=True)
 def fast_polls() -> Any:
     """Poll OctoPrint for the decision without the real one-second pause."""
-    with patch.object(config_flow, "APP_KEY_POLL_INTERVAL", 0.01):
+    with patch.object(appkeys, "APP_KEY_POLL_INTERVAL", 0.01):
         yield
 
 
@@ -128,7 +128,7 @@ async def test_no_decision_in_time_expires_and_a_second_request_succeeds(
     requests: asyncio.Queue[str],
 ) -> None:
     sim, line = octoprint
-    with patch.object(config_flow, "APP_KEY_TIMEOUT", 0.1):
+    with patch.object(appkeys, "APP_KEY_TIMEOUT", 0.1):
         flow_id = await _ask_for_key(hass, line)
         await _pending_request(sim, requests)
         await hass.async_block_till_done()
@@ -215,7 +215,7 @@ async def test_closing_the_dialog_stops_waiting(
     waiting = [
         task
         for task in asyncio.all_tasks()
-        if "_async_request_app_key" in repr(task.get_coro()) and not task.done()
+        if "_async_pair" in repr(task.get_coro()) and not task.done()
     ]
     assert waiting == []
     assert hass.config_entries.flow.async_progress() == []

@@ -12,6 +12,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.printfarm import config_flow
+from custom_components.printfarm.forms import fields
 from custom_components.printfarm.printers import PrinterKind
 from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from simulator.base import SimulatedPrinter
@@ -74,7 +75,7 @@ async def test_kind_specific_error_then_recovery(
     wrong_line = await _sim(sims, "wrong", other_kind, **other_extra)
     right_line = await _sim(sims, "right", kind)
     # The right printer's form, aimed at the other server with that server's credentials.
-    asked = {field.key for field in config_flow.FORMS[PrinterKind(kind)]}
+    asked = {field.key for field in fields(PrinterKind(kind))}
     wrong = {**entry_data(right_line), "port": wrong_line["port"]}
     wrong.update({k: v for k, v in entry_data(wrong_line).items() if k in asked - {"host"}})
 

@@ -79,7 +79,7 @@ async def test_unreachable_printer_is_not_ready(hass: HomeAssistant) -> None:
     entry = await _set_up(hass, {"kind": "moonraker", "host": "127.0.0.1", "port": 1})
     assert entry.state is ConfigEntryState.SETUP_RETRY
     # The translated reason says why.
-    assert str(entry.reason).startswith("Could not connect to the printer: ")
+    assert str(entry.reason).startswith("Voron is offline or cannot be reached")
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -1,4 +1,4 @@
-"""Client errors become translated Home Assistant errors, each with a message to show."""
+"""Client errors become translated Home Assistant errors: every reason has its message."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
 from custom_components.printfarm.const import DOMAIN
-from custom_components.printfarm.helpers import COMMAND_REASONS, translate_error
+from custom_components.printfarm.helpers import VALIDATION_REASONS, translate_error
 from custom_components.printfarm.printers import (
     PrinterAuthError,
     PrinterCommandError,
@@ -18,9 +18,32 @@ from custom_components.printfarm.printers import (
     PrinterError,
     PrinterNotSupportedError,
     PrinterProtocolError,
+    Reason,
 )
 
-STRINGS = Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json"
+COMPONENT = Path(__file__).parents[2] / "custom_components" / DOMAIN
+FILES = [COMPONENT / "strings.json", *sorted((COMPONENT / "translations").glob("*.json"))]
+
+
+def _placeholders(message: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(message) if name}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_reason_has_a_message_in_every_language(path: Path) -> None:
+    """The closed set of reasons is translated completely, with the printer's name only."""
+    exceptions = json.loads(path.read_text(encoding="utf-8"))["exceptions"]
+    for reason in Reason:
+        message = exceptions[reason.value]["message"]
+        assert message.strip(), (path.name, reason)
+        assert _placeholders(message) == {"name"}, (path.name, reason)
+
+
+def test_no_message_carries_text_from_the_client_library() -> None:
+    """No exception message has a placeholder a client error's English could fill."""
+    for path in FILES:
+        for key, value in json.loads(path.read_text(encoding="utf-8"))["exceptions"].items():
+            assert "error" not in _placeholders(value["message"]), (path.name, key)
 
 
 @pytest.mark.parametrize(
@@ -28,46 +51,36 @@ STRINGS = Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.js
     [
         (PrinterNotSupportedError("no light"), ServiceValidationError, "unsupported"),
         (PrinterAuthError("refused"), HomeAssistantError, "invalid_auth"),
-        (PrinterConnectionError("gone"), HomeAssistantError, "printer_offline"),
-        (PrinterProtocolError("garbage"), HomeAssistantError, "communication_error"),
-        (PrinterError("something"), HomeAssistantError, "communication_error"),
+        (PrinterConnectionError("gone"), HomeAssistantError, "offline"),
+        (PrinterConnectionError("slow", reason=Reason.STALE), HomeAssistantError, "stale"),
+        (PrinterProtocolError("garbage"), HomeAssistantError, "protocol"),
+        (PrinterError("something"), HomeAssistantError, "protocol"),
         # The user's mistakes are validation errors ...
-        (PrinterCommandError("idle", reason="not_printing"), ServiceValidationError, None),
-        (PrinterCommandError("printing", reason="not_paused"), ServiceValidationError, None),
-        (PrinterCommandError("too hot", reason="invalid_value"), ServiceValidationError, None),
+        (PrinterCommandError("idle", reason=Reason.NOT_PRINTING), ServiceValidationError, None),
+        (PrinterCommandError("printing", reason=Reason.NOT_PAUSED), ServiceValidationError, None),
+        (PrinterCommandError("hot", reason=Reason.INVALID_VALUE), ServiceValidationError, None),
         # ... the printer's refusals are not.
-        (PrinterCommandError("locked", reason="control_unavailable"), HomeAssistantError, None),
-        (PrinterCommandError("moved on", reason="job_changed"), HomeAssistantError, None),
-        (PrinterCommandError("silent", reason="not_confirmed"), HomeAssistantError, None),
-        (PrinterCommandError("no", reason="rejected"), HomeAssistantError, None),
-        # A reason without its own message falls back to "rejected".
-        (
-            PrinterCommandError("odd", reason="brand_new_reason"),
-            HomeAssistantError,
-            "command_rejected",
-        ),
+        (PrinterCommandError("x", reason=Reason.CONTROL_UNAVAILABLE), HomeAssistantError, None),
+        (PrinterCommandError("moved on", reason=Reason.JOB_CHANGED), HomeAssistantError, None),
+        (PrinterCommandError("silent", reason=Reason.NOT_CONFIRMED), HomeAssistantError, None),
+        (PrinterCommandError("no"), HomeAssistantError, "rejected"),
     ],
 )
 def test_translate_error(
     error: PrinterError, kind: type[HomeAssistantError], key: str | None
 ) -> None:
-    translated = translate_error(error)
+    translated = translate_error(error, "Farm 7")
     assert type(translated) is kind
     assert translated.translation_domain == DOMAIN
-    if key is None:
-        assert isinstance(error, PrinterCommandError)
-        key = f"command_{error.reason}"
-    assert translated.translation_key == key
-
-    # The message exists and every placeholder it uses is filled.
-    message = json.loads(STRINGS.read_text())["exceptions"][key]["message"]
-    used = {name for _, name, _, _ in string.Formatter().parse(message) if name}
-    placeholders = translated.translation_placeholders or {}
-    assert used <= set(placeholders)
-    if "error" in used:
-        assert placeholders["error"] == str(error)
+    assert translated.translation_key == (key or error.reason.value)
+    assert translated.translation_placeholders == {"name": "Farm 7"}
+    assert str(error) not in (translated.translation_placeholders or {}).values()
 
 
-def test_every_command_reason_has_a_message() -> None:
-    exceptions = json.loads(STRINGS.read_text())["exceptions"]
-    assert {f"command_{reason}" for reason in COMMAND_REASONS} <= set(exceptions)
+def test_validation_reasons_are_the_users_mistakes() -> None:
+    assert {
+        Reason.INVALID_VALUE,
+        Reason.NOT_PRINTING,
+        Reason.NOT_PAUSED,
+        Reason.UNSUPPORTED,
+    } == VALIDATION_REASONS

@@ -318,6 +318,7 @@ async def test_elegoo_answering_the_probe_yields_a_discovery_flow(
         "kind": "elegoo",
         "host": "127.0.0.1",
         "port": 3030,
+        "serial": mainboard_id,  # the one discovered-printer shape carries it for every kind
         "model": "Centauri Carbon",
         "unique_id": mainboard_id,
         "name": line["name"],

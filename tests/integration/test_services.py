@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
 from custom_components.printfarm.const import DOMAIN
+from custom_components.printfarm.printers import PrinterCommandError
 from custom_components.printfarm.services import MAX_GCODE_LENGTH, SERVICE_SEND_GCODE
 from simulator.base import SimulatedPrinter
 
@@ -82,8 +83,11 @@ async def test_gcode_the_printer_rejects(
             hass, _device_id(hass, loaded_entry), "SET_HEATER_TEMPERATURE HEATER=nope TARGET=1"
         )
     assert not isinstance(err.value, ServiceValidationError)
-    assert err.value.translation_key == "command_rejected"
-    assert "nope" in (err.value.translation_placeholders or {})["error"]
+    assert err.value.translation_key == "rejected"
+    # the printer's own words stay in the log; the message is translated, with the name only
+    assert err.value.translation_placeholders == {"name": loaded_entry.title}
+    assert isinstance(err.value.__cause__, PrinterCommandError)
+    assert "nope" in str(err.value.__cause__)
 
 
 async def test_offline_printer_fails_the_action(
@@ -98,4 +102,4 @@ async def test_offline_printer_fails_the_action(
     await client.wait_for_state(lambda s: not s.connected, 20)
     with pytest.raises(HomeAssistantError) as err:
         await _send(hass, _device_id(hass, loaded_entry), "G28")
-    assert err.value.translation_key == "printer_offline"
+    assert err.value.translation_key == "offline"
