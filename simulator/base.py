@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .camera import FrameSource
+from .faults import Fault
 from .job import PrintJob
 
 
@@ -46,3 +47,7 @@ class SimulatedPrinter(ABC):
     @abstractmethod
     async def stop(self) -> None:
         """Close every socket and task; idempotent."""
+
+    @abstractmethod
+    async def inject(self, fault: Fault) -> None:
+        """Send one bad message of ``fault`` on this printer's own channel(s)."""

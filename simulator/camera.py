@@ -6,9 +6,13 @@ after a set time: that is how failure detection is tested end to end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+import contextlib
 from pathlib import Path
 import time
+
+from aiohttp import web
 
 FRAMES_DIR = Path(__file__).parent / "frames"
 DEFAULT_NORMAL = FRAMES_DIR / "normal"
@@ -57,3 +61,44 @@ class FrameSource:
         frames = self._failure if self.failing else self._normal
         index = int((self._clock() - self._start) / self._interval) % len(frames)
         return frames[index]
+
+
+#: The multipart boundary of the simulators' MJPEG streams.
+MJPEG_BOUNDARY = "printfarmframe"
+
+
+def mjpeg_part(frame: bytes, boundary: str = MJPEG_BOUNDARY) -> bytes:
+    """One part of a ``multipart/x-mixed-replace`` stream carrying ``frame``."""
+    head = f"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}\r\n\r\n"
+    return head.encode() + frame + b"\r\n"
+
+
+async def stream_mjpeg(
+    request: web.Request,
+    frames: FrameSource,
+    *,
+    boundary: str = MJPEG_BOUNDARY,
+    interval: float = 0.2,
+    running: Callable[[], bool] = lambda: True,
+    stop: asyncio.Event | None = None,
+) -> web.StreamResponse:
+    """Serve ``frames`` as an MJPEG stream until the viewer leaves or ``running()`` is false.
+
+    ``stop``, when set, ends the wait between two frames at once.
+    """
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": f"multipart/x-mixed-replace; boundary={boundary}",
+            "Cache-Control": "no-store",
+        }
+    )
+    await response.prepare(request)
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        while running():
+            await response.write(mjpeg_part(frames.frame(), boundary))
+            if stop is None:
+                await asyncio.sleep(interval)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+    return response

@@ -17,6 +17,8 @@ import time
 import uuid
 import zlib
 
+from aiohttp import BodyPartReader, web
+
 #: Axis limits of the simulated machine (mm); moves beyond them fail the print.
 AXIS_MAX = {"X": 200.0, "Y": 200.0, "Z": 200.0}
 AXIS_MIN = -5.0
@@ -178,3 +180,22 @@ def _add_thumbnail(sim: SimFile, folder: str, stem: str, thumb: tuple[int, int, 
         return
     prefix = f"{folder}/.thumbs" if folder else ".thumbs"
     sim.thumbnails[f"{prefix}/{stem}-{width}x{height}.png"] = (width, height, png)
+
+
+async def read_upload(request: web.Request) -> tuple[str, bytes] | None:
+    """(path, data) of a ``/server/files/upload`` multipart body; None when it is not one."""
+    reader = await request.multipart()
+    path = ""
+    data = b""
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "file":
+            path = part.filename or "upload.gcode"
+            data = await part.read()
+        elif part.name == "path":
+            folder = (await part.text()).strip("/")
+            path = f"{folder}/{path}" if folder and path else path
+    if not path or ".." in path.split("/"):
+        return None
+    return path, data

@@ -36,8 +36,10 @@ from aiohttp import web
 
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource
+from ..faults import Fault, hostile_message
 from ..job import ACTIVE, JobError, Phase, PrintJob
 from . import payloads
+from .controls import LegacyControls
 from .digest import BuddyDigest, DigestServer, PiDigest
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,7 +56,7 @@ class Override:
     served: asyncio.Event = field(default_factory=asyncio.Event)  # set on every hit
 
 
-class PrusaLinkSimulator(SimulatedPrinter):
+class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
     """A simulated Prusa printer speaking PrusaLink v1 over HTTP."""
 
     kind: ClassVar[str] = "prusalink"
@@ -99,6 +101,7 @@ class PrusaLinkSimulator(SimulatedPrinter):
         self._last_phase = job.phase
         job.add_listener(self._on_job_change)
         self.overrides: dict[str, Override] = {}
+        self._hostile: str | None = None
         # what tests look at
         self.challenges = 0
         self.stale_answers = 0
@@ -152,6 +155,11 @@ class PrusaLinkSimulator(SimulatedPrinter):
             self.overrides.pop(path, None)
         else:
             self.overrides[path] = answer
+
+    async def inject(self, fault: Fault) -> None:
+        """The next ``/api/v1/status`` answer is the bad one."""
+        good = payloads.status(self.identity, self.job.tick(), self.job_id, self._attention)
+        self._hostile = hostile_message(fault, good, ("printer", "temp_nozzle"))
 
     def attention(self, message: str = "Filament runout") -> None:
         """Pause the job and wait for a human (``printer.state`` ATTENTION)."""
@@ -259,6 +267,9 @@ class PrusaLinkSimulator(SimulatedPrinter):
         return self._json(payloads.info(self.identity))
 
     async def _status(self, request: web.Request) -> web.Response:
+        hostile, self._hostile = self._hostile, None
+        if hostile is not None:
+            return web.Response(text=hostile, content_type="application/json")
         snap = self.job.tick()
         return self._json(payloads.status(self.identity, snap, self.job_id, self._attention))
 
@@ -343,54 +354,6 @@ class PrusaLinkSimulator(SimulatedPrinter):
             )
         reason = web.Response(status=status).reason
         return web.Response(status=status, text=f"{status}: {reason}")
-
-    async def _body(self, request: web.Request) -> dict[str, Any] | None:
-        try:
-            data = await request.json()
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
-
-    def _limited(
-        self, request: web.Request, value: Any, low: float, high: float
-    ) -> float | web.Response:
-        """The number, or a 400 unless ``value`` is within Prusa-Link's limits."""
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return self._answer(request, 400, "Bad Request", "Invalid value.")
-        if value < low:
-            return self._answer(request, 400, "Value too low", "Desired value is too low")
-        if value > high:
-            return self._answer(request, 400, "Value too high", "Desired value is too high")
-        return float(value)
-
-    async def _tool(self, request: web.Request) -> web.Response:
-        body = await self._body(request) or {}
-        if body.get("command") == "target":
-            targets = body.get("targets")
-            value = targets.get("tool0") if isinstance(targets, dict) else None
-            target = self._limited(request, value, 0, 305)
-            if isinstance(target, web.Response):
-                return target
-            self._apply(lambda: self.job.set_nozzle_target(target))
-        return self._answer(request, 204)
-
-    async def _bed(self, request: web.Request) -> web.Response:
-        body = await self._body(request) or {}
-        if body.get("command") == "target":
-            target = self._limited(request, body.get("target"), 0, 125)
-            if isinstance(target, web.Response):
-                return target
-            self._apply(lambda: self.job.set_bed_target(target))
-        return self._answer(request, 204)
-
-    async def _printhead(self, request: web.Request) -> web.Response:
-        body = await self._body(request) or {}
-        if body.get("command") in ("speed", "feedrate"):
-            factor = self._limited(request, body.get("factor", 100), 10, 999)
-            if isinstance(factor, web.Response):
-                return factor
-            self._apply(lambda: self.job.set_speed_factor(round(factor)))
-        return self._answer(request, 204)
 
     async def _cameras(self, request: web.Request) -> web.Response:
         if self.identity.camera_id is None:

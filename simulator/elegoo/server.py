@@ -31,33 +31,20 @@ import contextlib
 from dataclasses import dataclass
 import json
 import logging
-import time
 from typing import Any, ClassVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .base import SimOptions, SimulatedPrinter
-from .camera import FrameSource
-from .job import ACTIVE, JobError, Phase, PrintJob
+from ..base import SimOptions, SimulatedPrinter
+from ..camera import FrameSource, stream_mjpeg
+from ..faults import Fault, hostile_message
+from ..job import Phase, PrintJob
+from .commands import Commands
+from .messages import (
+    ERROR_CODE_FAILED,
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-#: Job phase -> Centauri Carbon ``PrintInfo.Status``.
-PHASE_CODES: dict[Phase, int] = {
-    Phase.IDLE: 0,
-    Phase.HEATING: 16,
-    Phase.PRINTING: 13,
-    Phase.PAUSED: 6,
-    Phase.FINISHED: 9,
-    Phase.CANCELLED: 8,
-    Phase.ERROR: 14,
-}
-#: Transitional codes pushed once before the phase a command leads to.
-PAUSING, STOPPING, RESUMING = 5, 7, 12
-#: The only ``PrintSpeedPct`` values the firmware applies (silent, balanced, sport, ludicrous).
-SPEED_PRESET_PCTS = (50, 100, 130, 160)
-#: ErrorCode sent on ``sdcp/error`` when the job fails.
-ERROR_CODE_FAILED = 1
 
 
 @dataclass(slots=True, eq=False)
@@ -69,7 +56,7 @@ class _Conn:
     frozen: bool = False
 
 
-class ElegooSimulator(SimulatedPrinter):
+class ElegooSimulator(Commands, SimulatedPrinter):
     """Centauri Carbon (SDCP v3) on 127.0.0.1: websocket, MJPEG and UDP discovery."""
 
     kind: ClassVar[str] = "elegoo"
@@ -193,6 +180,11 @@ class ElegooSimulator(SimulatedPrinter):
         for conn in list(self._conns):
             await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"restart")
 
+    async def inject(self, fault: Fault) -> None:
+        """One bad message to every client, shaped like a status push."""
+        good = self._status_message()
+        await self.broadcast_raw(hostile_message(fault, good, ("Status", "TempOfNozzle")))
+
     async def broadcast_raw(self, text: str) -> None:
         """Send ``text`` as-is to every client (bad-input tests)."""
         for conn in list(self._conns):
@@ -291,195 +283,6 @@ class ElegooSimulator(SimulatedPrinter):
             await self._send(conn, self._attributes_message())
         await self._notify_changed()
 
-    async def _command(self, cmd: int, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Apply one command; return (Ack, extra response fields)."""
-        job = self.job
-        try:
-            if cmd == 128:
-                filename = str(data.get("Filename", ""))
-                if job.phase in ACTIVE:
-                    return 1, {}
-                if not filename.endswith(".gcode"):
-                    return 2, {}
-                self._task_id += 1
-                job.start(filename.rsplit("/", 1)[-1])
-            elif cmd == 129:
-                await self._transient(PAUSING, job.phase in (Phase.PRINTING, Phase.HEATING))
-                job.pause()
-            elif cmd == 130:
-                await self._transient(STOPPING, job.phase in ACTIVE)
-                job.cancel()
-            elif cmd == 131:
-                await self._transient(RESUMING, job.phase is Phase.PAUSED)
-                job.resume()
-            elif cmd == 386:
-                return 0, self._video(enable=bool(data.get("Enable")))
-            elif cmd == 403:
-                self._device_params(data)
-            elif cmd == 512:
-                period = data.get("TimePeriod")
-                if isinstance(period, int | float) and period > 0:
-                    self.status_period = period / 1000
-        except JobError:
-            return 1, {}
-        return 0, {}
-
-    async def _transient(self, code: int, applies: bool) -> None:
-        if applies:
-            await self._broadcast(self._status_message(code))
-
-    def _video(self, *, enable: bool) -> dict[str, Any]:
-        assert self._video_off is not None
-        self.video_enabled = enable
-        if enable:
-            self._video_off.clear()
-            return {"VideoUrl": f"http://{self.options.host}:{self.video_port}/video"}
-        self._video_off.set()
-        return {}
-
-    def _device_params(self, data: dict[str, Any]) -> None:
-        job = self.job
-        frozen = self.ignore_changes_while_printing and job.phase in ACTIVE
-        light = data.get("LightStatus")
-        if isinstance(light, dict) and not frozen:
-            if "SecondLight" in light:
-                job.set_light(bool(light["SecondLight"]))
-            rgb = light.get("RgbLight")
-            if isinstance(rgb, list) and len(rgb) == 3:
-                self._rgb = [int(c) for c in rgb]
-        if "TempTargetNozzle" in data and not frozen:
-            job.set_nozzle_target(float(data["TempTargetNozzle"]))
-        if "TempTargetHotbed" in data and not frozen:
-            job.set_bed_target(float(data["TempTargetHotbed"]))
-        fans = data.get("TargetFanSpeed")
-        if isinstance(fans, dict) and not frozen:
-            for key, fan in (("ModelFan", "part"), ("AuxiliaryFan", "aux"), ("BoxFan", "chamber")):
-                value = fans.get(key)
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    continue
-                if 0 <= value <= 100:
-                    job.set_fan(fan, round(value))
-        speed = data.get("PrintSpeedPct")
-        # Only the four presets work, and only during a job; anything else is acked and dropped.
-        if speed in SPEED_PRESET_PCTS and job.phase in ACTIVE:
-            job.set_speed_factor(int(speed))
-
-    # ------------------------------------------------------------ messages
-
-    def _status_message(self, code_override: int | None = None) -> dict[str, Any]:
-        snap = self.job.tick()
-        scale = 1000 if self.ticks_ms else 1
-        active = snap.phase in ACTIVE or code_override is not None
-        z = round(snap.layer * 0.2, 2)
-        status = {
-            "CurrentStatus": [1 if active else 0],
-            "TimeLapseStatus": 0,
-            "PlatFormType": 0,
-            "TempOfHotbed": snap.bed_temp,
-            "TempOfNozzle": snap.nozzle_temp,
-            "TempOfBox": snap.chamber_temp,
-            "TempTargetHotbed": round(snap.bed_target),
-            "TempTargetNozzle": round(snap.nozzle_target),
-            "TempTargetBox": 0,
-            "CurrenCoord": f"128.00,128.00,{z:.2f}",
-            "CurrentFanSpeed": {
-                "ModelFan": snap.fan,
-                "AuxiliaryFan": snap.aux_fan,
-                "BoxFan": snap.chamber_fan,
-            },
-            "ZOffset": 0.0,
-            "LightStatus": {"SecondLight": int(snap.light_on), "RgbLight": list(self._rgb)},
-            "PrintInfo": {
-                "Status": PHASE_CODES[snap.phase] if code_override is None else code_override,
-                "CurrentLayer": snap.layer,
-                "TotalLayer": snap.total_layers,
-                "CurrentTicks": round(snap.elapsed_s * scale),
-                "TotalTicks": round((snap.elapsed_s + snap.remaining_s) * scale),
-                "Filename": snap.file or "",
-                "TaskId": f"task-{self._task_id}" if snap.file else "",
-                "PrintSpeedPct": snap.speed_factor,
-                "Progress": int(snap.progress * 100),
-            },
-        }
-        return {
-            "Status": status,
-            "MainboardID": self.mainboard_id,
-            "TimeStamp": int(time.time()),
-            "Topic": f"sdcp/status/{self.mainboard_id}",
-        }
-
-    def attributes(self) -> dict[str, Any]:
-        """The ``Attributes`` object (also the discovery reply's source)."""
-        return {
-            "Name": self.name,
-            "MachineName": self.model,
-            "BrandName": "ELEGOO",
-            "ProtocolVersion": "V3.0.0",
-            "FirmwareVersion": self.firmware,
-            "XYZsize": "256x256x256",
-            "MainboardIP": self.options.host,
-            "MainboardID": self.mainboard_id,
-            "NumberOfVideoStreamConnected": self.streams,
-            "MaximumVideoStreamAllowed": 1,
-            "NumberOfCloudSDCPServicesConnected": 0,
-            "MaximumCloudSDCPSercicesAllowed": 1,
-            "NetworkStatus": "wlan",
-            "UsbDiskStatus": 0,
-            "Capabilities": ["FILE_TRANSFER", "PRINT_CONTROL", "VIDEO_STREAM"],
-            "SupportFileType": ["GCODE"],
-            "DevicesStatus": {
-                "ZMotorStatus": 1,
-                "YMotorStatus": 1,
-                "XMotorStatus": 1,
-                "ExtruderMotorStatus": 1,
-                "RelaseFilmState": 0,
-            },
-            "CameraStatus": 1,
-            "RemainingMemory": 6 * 1024**3,
-            "SDCPStatus": 1,
-        }
-
-    def _attributes_message(self) -> dict[str, Any]:
-        return {
-            "Attributes": self.attributes(),
-            "MainboardID": self.mainboard_id,
-            "TimeStamp": int(time.time()),
-            "Topic": f"sdcp/attributes/{self.mainboard_id}",
-        }
-
-    def _response(self, cmd: int, request_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "Id": "",
-            "Data": {
-                "Cmd": cmd,
-                "Data": data,
-                "RequestID": request_id,
-                "MainboardID": self.mainboard_id,
-                "TimeStamp": int(time.time()),
-            },
-            "Topic": f"sdcp/response/{self.mainboard_id}",
-        }
-
-    def _error_message(self, code: int) -> dict[str, Any]:
-        return {
-            "Id": "",
-            "Data": {
-                "Data": {"ErrorCode": code},
-                "MainboardID": self.mainboard_id,
-                "TimeStamp": int(time.time()),
-            },
-            "Topic": f"sdcp/error/{self.mainboard_id}",
-        }
-
-    def discovery_reply(self) -> bytes:
-        """The JSON datagram sent in answer to ``M99999``."""
-        attrs = self.attributes()
-        keys = ("Name", "MachineName", "BrandName", "MainboardIP", "MainboardID")
-        data = {key: attrs[key] for key in keys}
-        data["ProtocolVersion"] = attrs["ProtocolVersion"]
-        data["FirmwareVersion"] = attrs["FirmwareVersion"]
-        return json.dumps({"Id": self.mainboard_id[:32], "Data": data}).encode()
-
     async def _broadcast(self, message: dict[str, Any]) -> None:
         text = json.dumps(message)
         for conn in list(self._conns):
@@ -504,23 +307,18 @@ class ElegooSimulator(SimulatedPrinter):
             return web.Response(status=503, text="too many video clients")
         self.streams += 1
         await self._notify_changed()
-        response = web.StreamResponse(
-            headers={"Content-Type": "multipart/x-mixed-replace; boundary=sdcpframe"}
-        )
         try:
-            await response.prepare(request)
-            while self.video_enabled and not self._stopping:
-                frame = self.camera.frame()
-                head = f"--sdcpframe\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}"
-                await response.write(head.encode() + b"\r\n\r\n" + frame + b"\r\n")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._video_off.wait(), self.frame_interval)
-        except (ConnectionError, RuntimeError):
-            _LOGGER.debug("Video viewer went away")
+            return await stream_mjpeg(
+                request,
+                self.camera,
+                boundary="sdcpframe",
+                interval=self.frame_interval,
+                running=lambda: self.video_enabled and not self._stopping,
+                stop=self._video_off,
+            )
         finally:
             self.streams -= 1
             await self._notify_changed()
-        return response
 
 
 class _DiscoveryResponder(asyncio.DatagramProtocol):
