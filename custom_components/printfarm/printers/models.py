@@ -266,7 +266,7 @@ class ConnectionOptions:
     model: str | None = None  # a model code or name the user or discovery knows
     name: str | None = None  # Bambu: the name the printer announced (its reports carry none)
     ca_file: str | None = None  # Bambu: one more CA to trust (a simulator's)
-    poll_interval: float | None = None  # seconds between polls, for kinds that poll
+    poll_interval: float | None = None  # seconds between round trips (polls, or probes)
     ssl: bool = False  # OctoPrint: reached over HTTPS
     path: str = "/"  # OctoPrint: base path behind a reverse proxy
     push: bool = True  # OctoPrint: listen to its websocket as well as polling

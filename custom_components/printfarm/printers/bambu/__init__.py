@@ -29,5 +29,6 @@ def create(options: ConnectionOptions, session: aiohttp.ClientSession | None = N
         model=options.model,
         ca_file=options.ca_file,
         name=options.name,
+        poll_interval=options.poll_interval,
         stale_after=options.stale_after,
     )

@@ -5,10 +5,10 @@ code, certificate name = serial). The client subscribes to
 ``device/<serial>/report``, asks for everything with ``pushall`` and merges the
 reports that follow (P1/A1/H2 send only what changed). Only the keys printfarm
 reads are kept, and a key whose value cannot be used is dropped from the
-merge, so one bad report never blocks the ones after it. Every report proves
-the link current (MQTT's own keep-alive is the round trip); a printer silent
-for half of ``stale_after`` is asked for a pushall. Commands (``control``) go
-to ``device/<serial>/request`` and are confirmed by the state that follows.
+merge, so one bad report never blocks the ones after it. The heartbeat's
+probe is a ``get_version`` request every ``poll_interval`` seconds: its answer
+proves the link current. Commands (``control``) go to
+``device/<serial>/request`` and are confirmed by the state that follows.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ class BambuClientBase(PrinterClient):
         ca_file: str | None = None,
         name: str | None = None,
         request_timeout: float = 10.0,
+        poll_interval: float | None = None,
         stale_after: float | None = None,
     ) -> None:
         """Store where and how to connect; nothing is opened until ``connect()``."""
@@ -86,7 +87,7 @@ class BambuClientBase(PrinterClient):
         super().__init__(
             host,
             request_timeout=request_timeout,
-            poll_interval=stale_after / 2 if stale_after else None,
+            poll_interval=poll_interval or (stale_after / 2 if stale_after else None),
             stale_after=stale_after,
         )
         self.serial = serial.strip()
@@ -106,7 +107,6 @@ class BambuClientBase(PrinterClient):
         self._replies = self._new_pending()  # (class, sequence, command) -> reply body
         self._report_ids = itertools.count()
         self._sequence = itertools.count(1)
-        self._last_message = 0.0
         self._fun_requires_auth = False
         self._refused_auth = False
 
@@ -221,12 +221,19 @@ class BambuClientBase(PrinterClient):
         raise PrinterConnectionError(f"connection lost: {why}")
 
     async def _probe(self) -> None:
-        """Reports prove the link (MQTT's keep-alive is the round trip); after a silence, ask."""
-        silence = asyncio.get_running_loop().time() - self._last_message
-        if silence < self.poll_interval:
-            return
-        _LOGGER.debug("%s silent for %.0f s: asking for a pushall", self.host, silence)
-        await self.refresh()
+        """``get_version`` and its answer: a round trip through the printer itself.
+
+        Reports alone prove nothing: over a congested link they keep coming,
+        only late. The probe's answer comes back in time or the state is stale.
+        """
+        key = ("info", "0", "get_version")
+        self._replies.expect(key)
+        try:
+            self._publish({"info": {"sequence_id": "0", "command": "get_version"}})
+        except PrinterError:
+            self._replies.discard(key)
+            raise
+        await self._replies.wait(key, self.request_timeout, f"{self.host}: get_version")
 
     async def _teardown(self) -> None:
         mqtt, self._mqtt = self._mqtt, None
@@ -244,8 +251,6 @@ class BambuClientBase(PrinterClient):
         if not isinstance(message, dict):
             _LOGGER.debug("Dropping a non-object message from %s", self.host)
             return
-        self._last_message = asyncio.get_running_loop().time()
-        self._fresh()
         for cls, body in message.items():
             if not isinstance(body, dict):
                 continue

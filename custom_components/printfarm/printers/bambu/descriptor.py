@@ -23,8 +23,7 @@ DESCRIPTOR = KindDescriptor(
     ),
     # The hottest hotend and bed of the range (H2D 350 °C, X1/P1 beds 110-120 °C).
     limits=Limits(nozzle_max=350, bed_max=120),
-    # Reports are pushed; a printer silent for 30 s is asked for a pushall, and
-    # one silent for 60 s is stale. MQTT's keep-alive (15 s) is the round trip.
+    # Reports are pushed; a get_version round trip every 30 s proves them current.
     poll_interval=30.0,
     stale_after=60.0,
     fan_step=100 / 15,  # fans are reported in 16 levels

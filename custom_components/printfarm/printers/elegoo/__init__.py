@@ -38,5 +38,6 @@ def create(options: ConnectionOptions, session: aiohttp.ClientSession) -> Elegoo
         video_port=options.camera_port or DEFAULT_VIDEO_PORT,
         mainboard_id=options.serial,
         session=session,
+        keepalive_interval=options.poll_interval,
         stale_after=options.stale_after,
     )

@@ -19,5 +19,6 @@ def create(options: ConnectionOptions, session: aiohttp.ClientSession) -> Moonra
         api_key=options.api_key,
         session=session,
         model=options.model,
+        poll_interval=options.poll_interval,
         stale_after=options.stale_after,
     )

@@ -311,8 +311,7 @@ class OctoPrintClientBase(PrinterClient):
         job: JobReport,
         temps: tuple[Heater | None, Heater | None, Heater | None],
     ) -> None:
-        """A push ``current`` message arrived."""
-        self._fresh()
+        """A push ``current`` message arrived (it proves nothing about lag: polls do)."""
         if self._in_flight:
             return  # may predate the command being sent; the poll after it decides
         self._apply(Reading.from_push(text, flags, job, temps, self._state))
