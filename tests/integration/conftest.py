@@ -68,7 +68,7 @@ async def simulated(kind: str) -> AsyncGenerator[tuple[SimulatedPrinter, dict[st
     try:
         sim, line = await start_simulator(kind)
     except (ImportError, RuntimeError, OSError) as err:
-        pytest.skip(f"{kind} simulator unavailable: {err}")
+        pytest.fail(f"{kind} simulator cannot start: {err}")
     yield sim, line
     await sim.stop()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-import shutil
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -27,11 +25,6 @@ WAIT = 10.0
 
 StartSim = Callable[..., Awaitable[tuple[Any, dict[str, Any]]]]
 AddEntry = Callable[[dict[str, Any]], Awaitable[MockConfigEntry]]
-
-needs_mosquitto = pytest.mark.skipif(
-    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
-    reason="mosquitto is not installed: run scripts/interop/mosquitto.sh",
-)
 
 
 @pytest.fixture
@@ -98,7 +91,6 @@ async def wait_for(entry: MockConfigEntry, predicate: Callable[[PrinterState], b
 # ------------------------------------------------------------------- Bambu
 
 
-@needs_mosquitto
 async def test_developer_mode_issue_until_the_user_turns_it_on(
     hass: HomeAssistant, start_sim: StartSim, add_entry: AddEntry
 ) -> None:
@@ -119,7 +111,6 @@ async def test_developer_mode_issue_until_the_user_turns_it_on(
     assert entry_issues(hass, entry) == set()
 
 
-@needs_mosquitto
 async def test_liveview_issue_follows_the_printer_and_goes_on_unload(
     hass: HomeAssistant, start_sim: StartSim, add_entry: AddEntry
 ) -> None:
@@ -143,7 +134,6 @@ async def test_liveview_issue_follows_the_printer_and_goes_on_unload(
     assert entry_issues(hass, entry) == set()
 
 
-@needs_mosquitto
 async def test_open_printer_raises_no_issue(
     hass: HomeAssistant, start_sim: StartSim, add_entry: AddEntry
 ) -> None:

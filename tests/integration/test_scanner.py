@@ -120,7 +120,7 @@ async def bambu_announcing(
     try:
         sim, line = await start_simulator("bambu", ssdp_port=scanner.listener.port)
     except (ImportError, RuntimeError, OSError) as err:
-        pytest.skip(f"bambu simulator unavailable: {err}")
+        pytest.fail(f"bambu simulator cannot start: {err}")
     yield sim, line, scanner
     await sim.stop()
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import json
 import logging
 from pathlib import Path
-import shutil
 from typing import Any
 
 import pytest
@@ -37,11 +36,6 @@ from tests.lines import client_options
 
 SimFactory = Callable[..., Awaitable[tuple[BambuSimulator, dict[str, Any]]]]
 ClientFactory = Callable[..., Awaitable[BambuClient]]
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
-    reason="mosquitto is not installed: run scripts/interop/mosquitto.sh",
-)
 
 
 def now(client: BambuClient) -> PrinterState:

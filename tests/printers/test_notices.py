@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 import json
-from pathlib import Path
-import shutil
 from typing import Any
 
 import aiohttp
@@ -34,10 +32,6 @@ WAIT = 10.0
 StartSim = Callable[..., Awaitable[tuple[Any, dict[str, Any]]]]
 MakeClient = Callable[[dict[str, Any]], PrinterClient]
 
-needs_mosquitto = pytest.mark.skipif(
-    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
-    reason="mosquitto is not installed: run scripts/interop/mosquitto.sh",
-)
 
 _SIMULATORS: dict[str, type[SimulatedPrinter]] = {
     "bambu": BambuSimulator,
@@ -109,7 +103,6 @@ def test_notices_are_json_friendly_in_as_dict() -> None:
 # ------------------------------------------------------------------- Bambu
 
 
-@needs_mosquitto
 async def test_bambu_developer_mode_notice_follows_the_fun_bit(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:
@@ -124,7 +117,6 @@ async def test_bambu_developer_mode_notice_follows_the_fun_bit(
     await client.pause()  # accepted now
 
 
-@needs_mosquitto
 async def test_bambu_developer_mode_notice_from_a_refused_command(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:
@@ -139,7 +131,6 @@ async def test_bambu_developer_mode_notice_from_a_refused_command(
     assert PrinterNotice.DEVELOPER_MODE_REQUIRED in client.state.notices
 
 
-@needs_mosquitto
 async def test_bambu_liveview_notice_follows_rtsp_url(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:
@@ -154,7 +145,6 @@ async def test_bambu_liveview_notice_follows_rtsp_url(
     await client.wait_for_state(has(PrinterNotice.LIVEVIEW_DISABLED), WAIT)
 
 
-@needs_mosquitto
 async def test_bambu_socket_camera_models_never_get_the_liveview_notice(
     start_sim: StartSim, make_client: MakeClient
 ) -> None:

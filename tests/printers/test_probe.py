@@ -47,7 +47,7 @@ async def simulated(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, A
     try:
         line = await sim.start()
     except (RuntimeError, OSError) as err:
-        pytest.skip(f"{request.param} simulator unavailable: {err}")
+        pytest.fail(f"{request.param} simulator cannot start: {err}")
     yield line
     await sim.stop()
 
