@@ -9,7 +9,7 @@ and check that it took effect: one bad message must never freeze the state.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 import json
 from pathlib import Path
@@ -39,7 +39,7 @@ from . import adapters
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
-Target = Callable[[str], Awaitable[None]]
+Target = Callable[[str], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
