@@ -99,7 +99,7 @@ def test_real_prusa_link_peer() -> None:
         flags = "-n" if os.geteuid() == 0 else "-rn"
         script = (
             "ip link set lo up && exec "
-            f'"{sys.executable}" -m tests.printers.test_prusalink_interop "{binary}" "{config}"'
+            f'"{sys.executable}" -m tests.printers.prusalink.test_interop "{binary}" "{config}"'
         )
         done = subprocess.run(
             [unshare, flags, "sh", "-c", script],
