@@ -45,7 +45,7 @@ from .exceptions import (
 )
 from .features import Features
 from .models import PrinterKind, PrinterState
-from .plumbing import Owned, Pending
+from .plumbing import Owned, Pending, cancel_and_wait
 from .state import StateListener
 
 _LOGGER = logging.getLogger(__name__)
@@ -174,10 +174,7 @@ class PrinterClient(CommandEngine, Features, ABC):
         """Stop the supervisor and close every connection this client opened; never raises."""
         self._closing = True
         task, self._supervisor = self._supervisor, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(task)
         await self._teardown_quietly()
         self._mark_offline()
         await self._http.close()
@@ -249,11 +246,7 @@ class PrinterClient(CommandEngine, Features, ABC):
                 task.result()
             raise PrinterConnectionError(f"the connection to {self.host} ended")
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(*tasks)
 
     async def _supervise(self) -> None:
         """Keep the connection alive: serve, and after any failure reconnect with backoff."""

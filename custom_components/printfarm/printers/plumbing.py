@@ -130,3 +130,13 @@ class Owned[T]:
         if own is not None:
             with contextlib.suppress(Exception):
                 await self._close(own)
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel ``tasks`` and wait until each has ended; whatever they raise is dropped."""
+    running = [task for task in tasks if task is not None and task is not asyncio.current_task()]
+    for task in running:
+        task.cancel()
+    for task in running:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ..exceptions import PrinterAuthError, PrinterConnectionError, PrinterProtocolError
 from ..limits import MAX_MESSAGE_BYTES
+from ..plumbing import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -264,10 +265,7 @@ class AsyncMqtt:
             prepared.close()
         self._unwatch()
         task, self._misc_task = self._misc_task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self._set_lost("closed")
 
     # ------------------------------------------------------- paho callbacks

@@ -19,6 +19,8 @@ import contextlib
 import logging
 import ssl
 
+from ..plumbing import cancel_and_wait
+
 _LOGGER = logging.getLogger(__name__)
 
 RTSPS_PORT = 322
@@ -68,12 +70,7 @@ class RtspsRelay:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        links = list(self._links)
-        for link in links:
-            link.cancel()
-        for link in links:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await link
+        await cancel_and_wait(*self._links)
         if server is not None:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
@@ -119,11 +116,7 @@ class RtspsRelay:
             # either side hanging up ends the relay of this connection
             await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for pipe in pipes:
-                pipe.cancel()
-            for pipe in pipes:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pipe
+            await cancel_and_wait(*pipes)
             up_writer.close()
             with contextlib.suppress(Exception):
                 await up_writer.wait_closed()

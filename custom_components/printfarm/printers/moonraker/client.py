@@ -26,6 +26,7 @@ from ..coerce import as_dict, brief
 from ..exceptions import PrinterAuthError, PrinterConnectionError, PrinterProtocolError
 from ..http import connect_websocket
 from ..models import Capabilities, FanKind, PrinterInfo, PrinterKind, PrinterState
+from ..plumbing import cancel_and_wait
 from .camera import parse_webcams
 from .descriptor import DEFAULT_PORT, DESCRIPTOR
 from .objects import ObjectLayout, merge_status, parse_object_list
@@ -252,20 +253,12 @@ class MoonrakerClientBase(PrinterClient):
             await self._load_klippy()
 
     async def _teardown(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._tasks)
         rpc, self._rpc = self._rpc, None
         reader, self._reader = self._reader, None
         if rpc is not None:
             await rpc.close()
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+        await cancel_and_wait(reader)
 
     # ------------------------------------------------------- notifications
 
