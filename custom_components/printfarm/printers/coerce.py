@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import json
+import logging
 import math
 import reprlib
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from .exceptions import PrinterProtocolError, Reason
 from .limits import MAX_DEPTH, MAX_MESSAGE_BYTES
 
+_LOGGER = logging.getLogger(__name__)
 _BRIEF = reprlib.Repr(maxlevel=3, maxstring=60, maxother=60, maxlong=40)
 _BRIEF.maxdict = _BRIEF.maxlist = 6
 
@@ -125,3 +127,16 @@ def decode_object(raw: str | bytes, what: str, *, limit: int = MAX_MESSAGE_BYTES
     if not isinstance(value, dict):
         raise PrinterProtocolError(f"{what}: expected a JSON object, got {type(value).__name__}")
     return value
+
+
+def decode_message(raw: str | bytes, what: str, source: str) -> dict[str, Any] | None:
+    """A pushed message as a JSON object, or None when it is not one.
+
+    A printer's bad message is dropped (logged at debug with ``source``), never
+    raised: the connection stays and the next good message follows.
+    """
+    try:
+        return decode_object(raw, what)
+    except PrinterProtocolError as err:
+        _LOGGER.debug("Dropping a %s from %s: %s", what, source, err)
+        return None

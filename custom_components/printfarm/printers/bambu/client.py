@@ -26,7 +26,7 @@ from typing import Any, Final
 import uuid
 
 from ..base import PrinterClient
-from ..coerce import as_dict, decode_json, deep_merge
+from ..coerce import as_dict, decode_message, deep_merge
 from ..exceptions import PrinterConnectionError, PrinterError, PrinterProtocolError, Reason
 from ..models import (
     CameraInfo,
@@ -243,13 +243,8 @@ class BambuClientBase(PrinterClient):
     # ------------------------------------------------------------ messages
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        try:
-            message = decode_json(payload, "report")
-        except PrinterProtocolError as err:
-            _LOGGER.debug("Dropping a message from %s: %s", self.host, err)
-            return
-        if not isinstance(message, dict):
-            _LOGGER.debug("Dropping a non-object message from %s", self.host)
+        message = decode_message(payload, "report", self.host)
+        if message is None:
             return
         for cls, body in message.items():
             if not isinstance(body, dict):

@@ -16,13 +16,12 @@ import json
 import logging
 from typing import Any
 
-from ..coerce import as_dict, brief, decode_json
+from ..coerce import as_dict, brief, decode_message
 from ..exceptions import (
     PrinterAuthError,
     PrinterCommandError,
     PrinterConnectionError,
     PrinterError,
-    PrinterProtocolError,
 )
 from ..http import WebSocket
 from ..plumbing import Pending
@@ -92,13 +91,8 @@ class RpcConnection:
 
     def dispatch(self, text: str) -> None:
         """Handle one frame: a reply, a notification, or something to drop."""
-        try:
-            message = decode_json(text, "websocket frame")
-        except PrinterProtocolError as err:
-            _LOGGER.debug("Ignoring a frame: %s", err)
-            return
-        if not isinstance(message, dict):
-            _LOGGER.debug("Ignoring JSON-RPC frame that is not an object")
+        message = decode_message(text, "websocket frame", "Moonraker")
+        if message is None:
             return
         request_id = message.get("id")
         if isinstance(request_id, int) and ("result" in message or "error" in message):

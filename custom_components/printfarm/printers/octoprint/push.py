@@ -17,7 +17,7 @@ import logging
 import aiohttp
 from yarl import URL
 
-from ..coerce import as_dict, as_text, decode_json
+from ..coerce import as_dict, as_text, decode_json, decode_message
 from ..exceptions import PrinterConnectionError, PrinterError, PrinterProtocolError
 from ..http import WebSocket, connect_websocket, request
 from .parse import Heater, JobReport, parse_current
@@ -101,12 +101,8 @@ class PushSession:
 
     def handle(self, raw: str) -> None:
         """One push message: ``current`` and ``history`` reach the client, the rest is dropped."""
-        try:
-            message = decode_json(raw, "push message")
-        except PrinterProtocolError as err:
-            _LOGGER.debug("Ignoring a push message: %s", err)
-            return
-        if not isinstance(message, dict):
+        message = decode_message(raw, "push message", str(self._base.host))
+        if message is None:
             return
         for key in ("current", "history"):
             if key in message and isinstance(message[key], dict):
