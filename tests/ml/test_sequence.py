@@ -54,7 +54,7 @@ def test_normal_print_never_pauses(tmp_path: Path, capsys: pytest.CaptureFixture
         assert set(row) >= {"path", "score", "level", "action"}
     assert {row["action"] for row in rows} == {None}
     assert {row["level"] for row in rows} == {"ok"}
-    assert [Path(row["path"]).name for row in rows] == sorted(p.name for p in folder.iterdir())
+    assert [Path(str(row["path"])).name for row in rows] == sorted(p.name for p in folder.iterdir())
 
 
 def test_failure_pauses_within_the_bound_once(
