@@ -103,6 +103,7 @@ class Api:
         ]
         if ui:
             routes.append(web.get("/", self.page))
+            routes.append(web.get("/api/v1/connection", self.connection))
         app.add_routes(routes)
         return app
 
@@ -155,6 +156,10 @@ class Api:
     async def health(self, request: web.Request) -> web.Response:
         """Liveness and what works."""
         return _json(self.service.health())
+
+    async def connection(self, request: web.Request) -> web.Response:
+        """The API port and key, for adding the integration by hand (UI listener only)."""
+        return _json(self.service.connection())
 
     async def info(self, request: web.Request) -> web.Response:
         """Identity and version."""

@@ -195,12 +195,14 @@ class HomeAssistantClient:
     async def close(self) -> None:
         """Close the WebSocket and stop reconnecting."""
         self._closing = True
+        ws = self._ws
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        if self._ws is not None:
-            await self._ws.close()
+        for socket_ in (ws, self._ws):
+            if socket_ is not None and not socket_.closed:
+                await socket_.close()
         self._fail_pending(HaError("closed"))
 
     async def _open(self) -> None:

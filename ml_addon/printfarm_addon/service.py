@@ -38,6 +38,12 @@ RESCAN_DELAY = 2.0
 CONNECT_BACKOFF = (2.0, 5.0, 10.0, 30.0)
 
 
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def history_path(env: Environment) -> Path:
     """The live database."""
     return env.data_dir / "history.db"
@@ -84,6 +90,8 @@ class Service:
         )
         self.runtime: Runtime | None = None
         self._base_settings = settings
+        self.ui_port = env.ui_port
+        self.api_port = env.api_port
 
     # ------------------------------------------------------------ identity
 
@@ -95,9 +103,9 @@ class Service:
                 return {"uuid": data["uuid"], "api_key": data["api_key"]}
         identity = {"uuid": uuid.uuid4().hex, "api_key": secrets.token_urlsafe(32)}
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(identity, handle)
+        _write_private(path, json.dumps(identity))
+        # For a manual connection (standalone installs): the key on its own, readable by the owner.
+        _write_private(self.env.data_dir / "api_key", identity["api_key"] + "\n")
         return identity
 
     @property
@@ -196,6 +204,7 @@ class Service:
 
     async def _serve(self) -> None:
         env = self.env
+        bound = []
         for app, host, port in (
             (self.api.app(ui=True, peer=env.ingress_peer), env.ui_host, env.ui_port),
             (self.api.app(ui=False), env.api_host, env.api_port),
@@ -204,12 +213,14 @@ class Service:
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
             self._runners.append(runner)
+            bound.append(int(runner.addresses[0][1]) if runner.addresses else port)
+        self.ui_port, self.api_port = bound  # the real ports when 0 asked for any free one
         LOGGER.info(
             "UI on %s:%d, API for the integration on %s:%d",
             env.ui_host,
-            env.ui_port,
+            self.ui_port,
             env.api_host,
-            env.api_port,
+            self.api_port,
         )
 
     async def announce(self) -> None:
@@ -220,7 +231,7 @@ class Service:
             "service": "printfarm",
             "config": {
                 "host": socket.gethostname(),
-                "port": self.env.api_port,
+                "port": self.api_port,
                 "api_key": self.api_key,
                 "uuid": self.uuid,
             },
@@ -356,6 +367,14 @@ class Service:
             "name": "printfarm detection",
             "model": adapter.describe() if adapter is not None else None,
             "printers": len(self.watchers),
+        }
+
+    def connection(self) -> dict[str, Any]:
+        """How to connect the integration by hand (shown on the UI page only)."""
+        return {
+            "port": self.api_port,
+            "api_key": self.api_key,
+            "supervisor": self.env.supervisor,
         }
 
     def health(self) -> dict[str, Any]:
