@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from PIL import Image
 import pytest
@@ -17,13 +18,13 @@ ADDON = ROOT / "ml_addon"
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
+def config() -> dict[str, Any]:
     data = yaml.safe_load((ADDON / "config.yaml").read_text())
     assert isinstance(data, dict)
     return data
 
 
-def test_required_keys_and_supervisor_features(config: dict) -> None:
+def test_required_keys_and_supervisor_features(config: dict[str, Any]) -> None:
     for key in ("name", "version", "slug", "description", "arch"):
         assert config[key], key
     assert sorted(config["arch"]) == ["aarch64", "amd64"]
@@ -38,7 +39,7 @@ def test_required_keys_and_supervisor_features(config: dict) -> None:
     assert config["watchdog"].endswith("[PORT:8099]/health")
 
 
-def test_init_matches_the_base_image(config: dict) -> None:
+def test_init_matches_the_base_image(config: dict[str, Any]) -> None:
     dockerfile = (ADDON / "Dockerfile").read_text()
     base = re.search(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
     assert base is not None
@@ -52,7 +53,7 @@ def test_init_matches_the_base_image(config: dict) -> None:
     assert "onnxruntime" in requirements
 
 
-def test_options_and_schema_agree(config: dict) -> None:
+def test_options_and_schema_agree(config: dict[str, Any]) -> None:
     options, schema = config["options"], config["schema"]
     assert set(options) <= set(schema)
     # The defaults are valid options for the service.
@@ -62,7 +63,7 @@ def test_options_and_schema_agree(config: dict) -> None:
     assert schema["on_failure"] == "list(notify|pause|pause_and_notify)"
 
 
-def test_every_option_is_translated(config: dict) -> None:
+def test_every_option_is_translated(config: dict[str, Any]) -> None:
     translations = yaml.safe_load((ADDON / "translations" / "en.yaml").read_text())
     assert set(translations["configuration"]) == set(config["schema"])
     for key, text in translations["configuration"].items():
@@ -103,7 +104,9 @@ def test_repository_yaml_names_the_repository() -> None:
         ({"threads": 99}, "threads"),
     ],
 )
-def test_bad_options_are_refused_with_the_option_named(options: dict, message: str) -> None:
+def test_bad_options_are_refused_with_the_option_named(
+    options: dict[str, Any], message: str
+) -> None:
     with pytest.raises(OptionsError, match=message):
         Options.from_mapping(options)
 
