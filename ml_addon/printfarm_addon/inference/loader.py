@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ...printfarm_detect import default_model_path
+from ...printfarm_detect.model import OUTPUT_NAMES
 from .backends import Backend, InferenceError, KServeBackend, LocalBackend
 from .formats import FORMATS, FormatOptions, ModelAdapter
 from .formats.printfarm import METADATA_KEY, PrintfarmAdapter
@@ -116,9 +117,11 @@ def _activation(raw: object) -> str | None:
 
 def detect_format(backend: Backend, local_metadata: dict[str, str]) -> str:
     """The format a model's inputs, outputs and metadata say it has."""
-    if METADATA_KEY in backend.metadata or METADATA_KEY in local_metadata:
-        return "printfarm"
     names = {spec.name for spec in backend.outputs}
+    if METADATA_KEY in backend.metadata:
+        return "printfarm"
+    if METADATA_KEY in local_metadata and set(OUTPUT_NAMES) <= names:
+        return "printfarm"  # a served copy of the local printfarm model
     if {"boxes", "confs"} <= names:
         return "obico"
     if len(backend.outputs) == 1 and len(backend.outputs[0].shape) == 3:
@@ -157,6 +160,9 @@ def load_adapter(choice: ModelChoice, data_dir: Path) -> ModelAdapter:
             binary=choice.binary,
         )
         local_metadata = _local_metadata(path)
+        if choice.path is not None and METADATA_KEY not in local_metadata:
+            # A served copy of the user's model: class names and sizes come from the local file.
+            backend.metadata = {**local_metadata, **backend.metadata}
     else:
         backend = LocalBackend(path, threads=choice.threads)
     try:
