@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-import kserve
-from kserve import InferOutput, InferRequest, InferResponse, Model, ModelServer
+import kserve  # type: ignore[import-not-found]
+from kserve import (  # type: ignore[import-not-found]
+    InferOutput,
+    InferRequest,
+    InferResponse,
+    Model,
+    ModelServer,
+)
 import numpy as np
-import onnxruntime as ort
+import onnxruntime as ort  # type: ignore[import-untyped]
 
 DATATYPES = {"tensor(float)": "FP32", "tensor(int64)": "INT64", "tensor(double)": "FP64"}
 
 
-class OnnxModel(Model):
+class OnnxModel(Model):  # type: ignore[misc]
     """One ONNX model run with onnxruntime."""
 
     def __init__(self, name: str, path: str) -> None:
@@ -35,7 +42,7 @@ class OnnxModel(Model):
         self.ready = True
         return True
 
-    def _types(self, items: list) -> list[dict]:
+    def _types(self, items: list[Any]) -> list[dict[str, Any]]:
         return [
             {
                 "name": item.name,
@@ -45,11 +52,11 @@ class OnnxModel(Model):
             for item in items
         ]
 
-    def get_input_types(self) -> list[dict]:
+    def get_input_types(self) -> list[dict[str, Any]]:
         assert self.session is not None
         return self._types(self.session.get_inputs())
 
-    def get_output_types(self) -> list[dict]:
+    def get_output_types(self) -> list[dict[str, Any]]:
         assert self.session is not None
         return self._types(self.session.get_outputs())
 
