@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 import kserve  # type: ignore[import-not-found]
-from kserve import (  # type: ignore[import-not-found]
+from kserve import (
     InferOutput,
     InferRequest,
     InferResponse,
