@@ -53,11 +53,12 @@ class Develop:
             "PRINTFARM_HA_PORT": str(self.port),
         }
 
-    async def start(self) -> None:
-        """Start it and read its output until it says Ready (or fails)."""
+    async def start(self, *args: str) -> None:
+        """Start it (with ``args``) and read its output until it says Ready (or fails)."""
         self.output = []
         self.process = await asyncio.create_subprocess_exec(
             str(REPO / "scripts" / "develop"),
+            *args,
             cwd=REPO,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
