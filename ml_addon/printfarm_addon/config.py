@@ -175,6 +175,7 @@ class Environment:
     api_host: str = "0.0.0.0"  # noqa: S104 - HA Core reaches the API over the internal network
     api_port: int = 8100
     ingress_peer: str | None = "172.30.32.2"
+    supervisor_url: str = "http://supervisor"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -33,7 +33,6 @@ from .watcher import Runtime, Watcher
 
 LOGGER = logging.getLogger(__name__)
 
-DISCOVERY_URL = "http://supervisor/discovery"
 RESCAN_DELAY = 2.0
 CONNECT_BACKOFF = (2.0, 5.0, 10.0, 30.0)
 
@@ -223,10 +222,10 @@ class Service:
             self.api_port,
         )
 
-    async def announce(self) -> None:
+    async def announce(self) -> bool:
         """Tell the Supervisor where the printfarm integration finds this add-on."""
         if self._session is None:
-            return
+            self._session = aiohttp.ClientSession()
         payload = {
             "service": "printfarm",
             "config": {
@@ -238,18 +237,19 @@ class Service:
         }
         try:
             async with self._session.post(
-                DISCOVERY_URL,
+                f"{self.env.supervisor_url}/discovery",
                 json=payload,
                 headers={"Authorization": f"Bearer {self.env.token}"},
                 timeout=aiohttp.ClientTimeout(total=20),
             ) as response:
                 if response.status >= 400:
                     LOGGER.warning("Supervisor discovery refused (HTTP %d)", response.status)
-                    return
+                    return False
         except (aiohttp.ClientError, TimeoutError) as err:
             LOGGER.warning("Could not announce the add-on to the Supervisor: %s", err)
-            return
+            return False
         LOGGER.info("Announced to Home Assistant: the printfarm integration will offer to connect")
+        return True
 
     async def wait(self) -> None:
         """Until ``stop``."""
