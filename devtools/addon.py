@@ -80,6 +80,7 @@ def addon_env(
             "PRINTFARM_UI_PORT": str(ui_port),
             "PRINTFARM_API_PORT": str(api_port),
             "PYTHONUNBUFFERED": "1",
+            "MALLOC_ARENA_MAX": "2",  # as in the add-on's Dockerfile
         }
     )
     return env

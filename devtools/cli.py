@@ -179,9 +179,7 @@ class Session:
             self.addon, ui_port, api_port = await start_addon(layout, self.base_url, access.token)
             self.addon_ui = f"http://127.0.0.1:{ui_port}"
             outcome = await connect_addon(api, f"http://127.0.0.1:{api_port}", api_key(layout))
-            say(
-                f"  connected through the printfarm config flow ({outcome}); {self.addon_ui}"
-            )
+            say(f"  connected through the printfarm config flow ({outcome}); {self.addon_ui}")
         self.report(access, results)
         await self.watch()
 

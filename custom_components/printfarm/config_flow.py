@@ -141,6 +141,15 @@ _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 ADDON_SCHEMA = vol.Schema({vol.Required(CONF_URL): _URL, vol.Required(CONF_API_KEY): _PASSWORD})
 ADDON_KEY_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): _PASSWORD})
 
+
+def addon_address(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """The add-on's URL (no trailing slash) and API key from a form, trimmed."""
+    return {
+        CONF_URL: str(user_input[CONF_URL]).strip().rstrip("/"),
+        CONF_API_KEY: str(user_input[CONF_API_KEY]).strip(),
+    }
+
+
 #: Kinds that must poll (no push channel): their interval is an option.
 POLLING_KINDS = frozenset({PrinterKind.PRUSALINK})
 
@@ -612,15 +621,12 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the add-on's URL or key."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            url = str(user_input[CONF_URL]).strip().rstrip("/")
-            key = str(user_input[CONF_API_KEY]).strip()
-            info, errors = await self._async_try_addon(url, key)
+            address = addon_address(user_input)
+            info, errors = await self._async_try_addon(address[CONF_URL], address[CONF_API_KEY])
             if info is not None:
                 await self.async_set_unique_id(info.uuid, raise_on_progress=False)
                 self._abort_if_unique_id_mismatch(reason="different_device")
-                return self.async_update_reload_and_abort(
-                    entry, data={**entry.data, CONF_URL: url, CONF_API_KEY: key}
-                )
+                return self.async_update_reload_and_abort(entry, data={**entry.data, **address})
         return self.async_show_form(
             step_id="reconfigure_addon",
             data_schema=self.add_suggested_values_to_schema(

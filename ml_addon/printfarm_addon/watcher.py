@@ -48,6 +48,7 @@ PAUSED_STATES = frozenset({"paused", "pausing"})
 #: States that say nothing about the print (connection lost): the print stays open.
 HOLD_STATES = frozenset({"unavailable", "unknown", "offline"})
 REFERENCE_SAVE_EVERY = 30
+KEEP_WIDTH = 640
 
 
 @dataclass(slots=True)
@@ -278,7 +279,7 @@ class Watcher:
         self.frames += 1
         now = time.time()
         previous = self.last.verdict.level if self.last is not None else Level.OK
-        self.last = Seen(image=image, analysis=analysis, verdict=verdict, time=now)
+        self.last = Seen(image=_small(image), analysis=analysis, verdict=verdict, time=now)
         print_id = self.print_id
         await asyncio.to_thread(
             runtime.history.add_point,
@@ -461,6 +462,13 @@ def _analyse(adapter: ModelAdapter, key: str, data: bytes) -> tuple[Image.Image,
     """Decode and score a frame (runs in the pool)."""
     image = decode_frame(data)
     return image, adapter.analyse(key, image)
+
+
+def _small(image: Image.Image) -> Image.Image:
+    """What is kept of the last frame for the page (not the full decode, ten printers add up)."""
+    if image.width <= KEEP_WIDTH:
+        return image
+    return image.resize((KEEP_WIDTH, max(1, image.height * KEEP_WIDTH // image.width)))
 
 
 def _learn_false_alarm(adapter: ModelAdapter, key: str, frame: bytes) -> None:

@@ -23,7 +23,6 @@ from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printfarm.client import async_create_client
 from custom_components.printfarm.const import DOMAIN
 from ml_addon.printfarm_addon.config import Environment, Options
 from ml_addon.printfarm_addon.service import Service
@@ -32,7 +31,7 @@ from simulator.camera import FrameSource
 from simulator.job import PrintJob
 from simulator.runner import simulator_class
 from tests.devtools.conftest import served
-from tests.integration.conftest import entry_data
+from tests.integration.conftest import add_printer_entry
 
 from .conftest import FRAMES
 
@@ -62,19 +61,6 @@ async def start_printer(kind: str, clock: Clock) -> tuple[SimulatedPrinter, dict
     camera = FrameSource(FRAMES / "normal", FRAMES / "failure", failure_after=1000.0, clock=clock)
     sim = simulator_class(kind)(job, camera, SimOptions())
     return sim, await sim.start()
-
-
-async def add_printer(hass: HomeAssistant, line: dict[str, Any]) -> MockConfigEntry:
-    data = entry_data(line)
-    probe = async_create_client(hass, data)
-    await probe.connect()
-    unique_id = probe.info.unique_id
-    await probe.close()
-    entry = MockConfigEntry(domain=DOMAIN, data=data, title=line["name"], unique_id=unique_id)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 def wait_for_state(
@@ -146,7 +132,7 @@ async def test_failing_camera_pauses_its_print_and_the_integration_shows_it(
     tmp_path: Path,
 ) -> None:
     clock, printers = farm
-    entries = [await add_printer(hass, line) for _sim, line in printers]
+    entries = [await add_printer_entry(hass, line) for _sim, line in printers]
     failing, healthy = entries
 
     def entity(entry: MockConfigEntry, domain: str, key: str) -> str:

@@ -104,7 +104,7 @@ class LocalBackend(Backend):
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
-            self._session = ort.InferenceSession(
+            self._session: ort.InferenceSession | None = ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as err:  # onnxruntime raises its own classes for bad files
@@ -125,11 +125,17 @@ class LocalBackend(Backend):
     ) -> dict[str, Tensor]:
         """One run of the session."""
         names = outputs or [o.name for o in self.outputs]
+        if self._session is None:
+            raise InferenceError("the model was closed")
         try:
             values = self._session.run(names, inputs)
         except Exception as err:  # a shape or type mismatch from a user model
             raise InferenceError(f"model run failed: {err}") from err
         return {name: np.asarray(value) for name, value in zip(names, values, strict=True)}
+
+    def close(self) -> None:
+        """Release the session (its memory); the backend cannot run afterwards."""
+        self._session = None
 
     def describe(self) -> str:
         """onnxruntime and the file."""

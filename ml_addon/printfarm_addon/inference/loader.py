@@ -168,9 +168,12 @@ def load_adapter(choice: ModelChoice, data_dir: Path) -> ModelAdapter:
     try:
         fmt = fmt or detect_format(backend, local_metadata)
         if fmt == "printfarm":
-            return PrintfarmAdapter(
+            adapter = PrintfarmAdapter(
                 backend, options, model_path=path, data_dir=data_dir, threads=choice.threads
             )
+            if isinstance(backend, LocalBackend):
+                backend.close()  # the Detector's FailureModel runs it: one session, not two
+            return adapter
         return FORMATS[fmt](backend, options)
     except BaseException:
         backend.close()
