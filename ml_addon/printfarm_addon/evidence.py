@@ -16,8 +16,10 @@ def draw(image: Image.Image, evidence: Evidence, *, level: str, score: float) ->
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     pen = ImageDraw.Draw(overlay)
     red = COLOURS["failure"]
-    if evidence.heatmap is not None and evidence.heatmap.size:
-        grid = np.asarray(evidence.heatmap, dtype=np.float32)
+    # A quiet frame shows no evidence: a region map always has some warm cells.
+    shown = evidence if level != "ok" else Evidence()
+    if shown.heatmap is not None and shown.heatmap.size:
+        grid = np.asarray(shown.heatmap, dtype=np.float32)
         rows, cols = grid.shape
         for r in range(rows):
             for c in range(cols):
@@ -32,7 +34,7 @@ def draw(image: Image.Image, evidence: Evidence, *, level: str, score: float) ->
                 )
                 pen.rectangle(box, fill=(*red, int(110 * strength)))
     width = max(2, canvas.width // 200)
-    for found in evidence.boxes:
+    for found in shown.boxes:
         box = (
             round(found.x1 * canvas.width),
             round(found.y1 * canvas.height),
