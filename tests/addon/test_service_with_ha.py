@@ -24,7 +24,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printfarm.const import DOMAIN
-from ml_addon.printfarm_addon.config import Environment, Options
+from ml_addon.printfarm_addon.config import Environment, ExtraCamera, Options
 from ml_addon.printfarm_addon.service import Service
 from simulator.base import SimOptions, SimulatedPrinter
 from simulator.camera import FrameSource
@@ -116,7 +116,14 @@ async def service(
         api_port=0,
         ingress_peer=None,
     )
-    options = Options(interval=INTERVAL, warmup_frames=WARMUP, threads=1, timelapse_keep=5)
+    options = Options(
+        interval=INTERVAL,
+        warmup_frames=WARMUP,
+        threads=1,
+        timelapse_keep=5,
+        # A listed camera that does not exist: watched all the time, never a frame.
+        cameras=(ExtraCamera(camera="camera.ghost", pause="button.ghost_pause"),),
+    )
     running = Service(env, options)
     try:
         yield running
@@ -161,12 +168,17 @@ async def test_failing_camera_pauses_its_print_and_the_integration_shows_it(
 
     # Warm-up on normal frames first: both printers watched, nothing detected.
     async with asyncio.timeout(TIMEOUT):
-        while len(service.watchers) < 2 or not all(
-            w.frames > WARMUP + 2 for w in service.watchers.values()
+        while len(printing(service)) < 2 or not all(
+            w.frames > WARMUP + 2 for w in printing(service)
         ):
             await next_update(service)
-    assert len(service.watchers) == 2
-    assert all(w.decision.level.value == "ok" for w in service.watchers.values())
+    # The dead camera is reported, never counted as evidence, and delays nobody.
+    ghost = service.watchers["camera.ghost"]
+    assert ghost.frames == 0
+    assert ghost.problem is not None
+    assert "camera.ghost" in ghost.problem
+    assert ghost.decision.level.value == "ok"
+    assert all(w.decision.level.value == "ok" for w in printing(service))
     detected = entity(failing, "binary_sensor", "failure_detected")
     assert state_of(hass, detected).state == "off"
     assert state_of(hass, entity(failing, "switch", "detection_enabled")).state == "on"
@@ -185,7 +197,7 @@ async def test_failing_camera_pauses_its_print_and_the_integration_shows_it(
 
     # The other printer keeps printing and its detection says ok.
     assert state_of(hass, status_healthy).state == "printing"
-    other = next(w for w in service.watchers.values() if w is not watcher)
+    other = next(w for w in printing(service) if w is not watcher)
     assert other.decision.level.value == "ok"
 
     # The integration's entities on the failed printer's device show the detection.
@@ -221,6 +233,11 @@ async def test_failing_camera_pauses_its_print_and_the_integration_shows_it(
     for entry in hass.config_entries.async_entries(DOMAIN):
         await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def printing(service: Service) -> list[Any]:
+    """The watchers of the two simulated printers (not the listed ghost camera)."""
+    return [w for w in service.watchers.values() if w.spec.printfarm]
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> State:
