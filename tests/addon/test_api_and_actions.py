@@ -241,3 +241,47 @@ def test_ai_task_answers_of_other_shapes() -> None:
     assert text.failure is None
     assert parse_opinion({"service_response": {}}) is None
     assert parse_opinion("nonsense") is None
+
+
+async def test_websocket_reconnects_and_keeps_following_states(
+    hass: HomeAssistant, aiohttp_client: Any, hass_access_token: str
+) -> None:
+    import asyncio
+
+    import aiohttp
+
+    base = await served(hass, aiohttp_client, "api", "websocket_api")
+    hass.states.async_set("sensor.voron_status", "printing")
+    seen: list[tuple[str, str | None]] = []
+    changed = asyncio.Event()
+    connected = asyncio.Queue[None]()
+
+    def listener(entity_id: str, state: str | None, _attributes: dict[str, Any]) -> None:
+        seen.append((entity_id, state))
+        changed.set()
+
+    async def on_connect() -> None:
+        connected.put_nowait(None)
+
+    async with aiohttp.ClientSession() as session:
+        ha = HomeAssistantClient(session, base, base + "/api/websocket", hass_access_token)
+        ha.add_state_listener(listener)
+        ha.on_connect(on_connect)
+        await ha.watch({"sensor.voron_status"})
+        await ha.start()
+        try:
+            await asyncio.wait_for(connected.get(), 10)
+            await asyncio.wait_for(changed.wait(), 10)
+            assert seen[-1] == ("sensor.voron_status", "printing")
+            # The connection drops (Home Assistant restarting): the client opens a new one,
+            # subscribes again and keeps reporting changes.
+            assert ha._ws is not None
+            await ha._ws.close()
+            await asyncio.wait_for(connected.get(), 15)
+            changed.clear()
+            hass.states.async_set("sensor.voron_status", "paused")
+            await asyncio.wait_for(changed.wait(), 10)
+            assert seen[-1] == ("sensor.voron_status", "paused")
+            assert ha.states["sensor.voron_status"] == "paused"
+        finally:
+            await ha.close()
