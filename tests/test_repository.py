@@ -29,6 +29,7 @@ PLATFORMS = (
     "number",
     "select",
     "sensor",
+    "switch",
 )
 RULES = {
     "bronze": [

@@ -7,7 +7,7 @@ layer wires one client and one push coordinator to each config entry.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
@@ -17,6 +17,12 @@ from .client import async_create_client
 from .compat import OPTIONS_FLOW_RELOADS
 from .const import DOMAIN, PLATFORMS
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .detection import (
+    DetectionConfigEntry,
+    async_setup_addon_entry,
+    async_unload_addon_entry,
+    is_addon_entry,
+)
 from .discovery import async_setup_discovery
 from .issues import async_delete_issues
 from .services import async_setup_services
@@ -32,7 +38,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> bool:
-    """Connect to the printer and create its entities."""
+    """Connect to the printer and create its entities (or connect the detection add-on)."""
+    if is_addon_entry(entry):
+        return await async_setup_addon_entry(hass, cast(DetectionConfigEntry, entry))
     client = async_create_client(hass, entry.data, entry.options)
     coordinator = PrintfarmCoordinator(hass, entry, client)
     try:
@@ -49,6 +57,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) ->
 
 async def async_unload_entry(hass: HomeAssistant, entry: PrintfarmConfigEntry) -> bool:
     """Remove the entities and close every connection."""
+    if is_addon_entry(entry):
+        return await async_unload_addon_entry(hass, cast(DetectionConfigEntry, entry))
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.async_shutdown()

@@ -27,6 +27,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import PrintfarmEntity
 from .printers import ACTIVE_STATUSES, AmsTray, Capabilities, PrinterState, PrintStatus
 
@@ -252,6 +253,13 @@ async def async_setup_entry(
 
     add_new_trays()
     entry.async_on_unload(coordinator.async_add_listener(add_new_trays))
+    async_add_detection_entities(
+        hass,
+        entry,
+        coordinator.client.info.unique_id,
+        async_add_entities,
+        lambda link: [FailureScoreSensor(link)],
+    )
 
 
 class PrintfarmSensor(PrintfarmEntity, SensorEntity):
@@ -332,3 +340,43 @@ class AmsTraySensor(PrintfarmEntity, SensorEntity):
         if tray is None:
             return {}
         return {"color": tray.color, "remaining": tray.remaining, "active": tray.active}
+
+
+FAILURE_SCORE = SensorEntityDescription(
+    key="failure_score",
+    translation_key="failure_score",
+    native_unit_of_measurement=PERCENTAGE,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=0,
+)
+
+
+class FailureScoreSensor(DetectionEntity, SensorEntity):
+    """The detection add-on's smoothed failure score for this printer's print."""
+
+    def __init__(self, link: PrinterLink) -> None:
+        """On the printer's device."""
+        super().__init__(link, FAILURE_SCORE)
+
+    @property
+    def native_value(self) -> float | None:
+        """Smoothed score in percent (unknown before the print's first frame)."""
+        printer = self.printer
+        if printer is None or printer.score is None:
+            return None
+        return round(printer.score * 100.0, 1)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The last frame's own score, the level, warm-up and any camera problem."""
+        printer = self.printer
+        if printer is None:
+            return {}
+        return {
+            "level": printer.level,
+            "frame_score": None
+            if printer.frame_score is None
+            else round(printer.frame_score * 100.0, 1),
+            "warming_up": printer.warming_up,
+            "problem": printer.problem,
+        }
