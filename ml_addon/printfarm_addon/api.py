@@ -37,6 +37,10 @@ LOGGER = logging.getLogger(__name__)
 UI_FILE = Path(__file__).parent / "ui.html"
 MAX_BODY = 16 * 1024
 STREAM_QUEUE = 64
+#: The stream sends {"type": "keepalive"} when it had nothing else to send for this long,
+#: so the integration can tell a quiet add-on from a dead connection (aiohttp's own
+#: heartbeat is not used: aiohttp 3.14 can leave its timer behind after a close).
+KEEPALIVE_S = 20.0
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -265,7 +269,7 @@ class Api:
 
     async def stream(self, request: web.Request) -> web.WebSocketResponse:
         """A WebSocket: every printer once, then each change as it happens."""
-        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_BODY)
+        ws = web.WebSocketResponse(max_msg_size=MAX_BODY)
         await ws.prepare(request)
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(STREAM_QUEUE)
         self._streams.add(queue)
@@ -281,7 +285,13 @@ class Api:
 
         reader = asyncio.create_task(drain())
         try:
-            while (item := await queue.get()) is not None:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    item = {"type": "keepalive"}
+                if item is None:
+                    break
                 await ws.send_str(json.dumps(item, default=str))
         except (ConnectionResetError, RuntimeError):
             pass

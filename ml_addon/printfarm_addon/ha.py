@@ -24,6 +24,9 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_WS_MESSAGE = 64 * 1024 * 1024
 REQUEST_TIMEOUT = 20.0
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+#: A WebSocket silent this long gets HA's ping; silent as long again, it is dead. (aiohttp's
+#: heartbeat is not used: aiohttp 3.14 can leave its timer behind after a close.)
+SILENCE_S = 30.0
 
 type StateListener = Callable[[str, str | None, dict[str, Any]], None]
 type EventListener = Callable[[dict[str, Any]], None]
@@ -207,9 +210,7 @@ class HomeAssistantClient:
 
     async def _open(self) -> None:
         try:
-            ws = await self._session.ws_connect(
-                self.ws_url, max_msg_size=MAX_WS_MESSAGE, heartbeat=30.0
-            )
+            ws = await self._session.ws_connect(self.ws_url, max_msg_size=MAX_WS_MESSAGE)
         except (aiohttp.ClientError, TimeoutError) as err:
             raise HaError(f"WebSocket {self.ws_url}: {err or type(err).__name__}") from err
         try:
@@ -272,7 +273,22 @@ class HomeAssistantClient:
             LOGGER.warning("Could not restore Home Assistant subscriptions: %s", err)
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for message in ws:
+        probed = False
+        while True:
+            try:
+                message = await ws.receive(timeout=SILENCE_S)
+            except TimeoutError:
+                if probed:
+                    LOGGER.warning("No answer from Home Assistant for %.0f s", 2 * SILENCE_S)
+                    return
+                probed = True
+                msg_id, self._next_id = self._next_id, self._next_id + 1
+                try:
+                    await ws.send_json({"id": msg_id, "type": "ping"})
+                except (aiohttp.ClientError, ConnectionError, RuntimeError):
+                    return
+                continue
+            probed = False
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
             try:

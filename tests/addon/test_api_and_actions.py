@@ -195,6 +195,9 @@ def test_printers_come_from_the_registries_and_the_extra_cameras() -> None:
     assert specs["camera.garage"].printing(None) is None  # no status: always watched
 
 
+# Home Assistant's own WebSocket server (not the add-on) leaves aiohttp 3.14's heartbeat
+# timer behind when it turns away the refused token below; HA 2025.4's aiohttp does not.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_ai_task_second_opinion_through_home_assistant(
     hass: HomeAssistant, aiohttp_client: Any, hass_access_token: str
 ) -> None:

@@ -12,6 +12,8 @@ import aiohttp
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 MAX_JSON = 4 * 1024 * 1024
 MAX_IMAGE = 12 * 1024 * 1024
+#: The add-on sends at least a keepalive every 20 s; three missed mean the connection is dead.
+STREAM_SILENCE_S = 60.0
 LEVELS = frozenset({"ok", "warning", "failure"})
 
 
@@ -231,7 +233,6 @@ class DetectionClient:
             ws = await self._session.ws_connect(
                 f"{self.url}/api/v1/stream",
                 headers=self._headers,
-                heartbeat=30.0,
                 max_msg_size=MAX_JSON,
             )
         except aiohttp.WSServerHandshakeError as err:
@@ -241,7 +242,13 @@ class DetectionClient:
         except (aiohttp.ClientError, TimeoutError) as err:
             raise DetectionConnectionError(str(err) or type(err).__name__) from err
         async with ws:
-            async for message in ws:
+            while True:
+                try:
+                    message = await ws.receive(timeout=STREAM_SILENCE_S)
+                except TimeoutError as err:
+                    raise DetectionConnectionError(
+                        f"no message from the add-on for {STREAM_SILENCE_S:.0f} s"
+                    ) from err
                 if message.type is not aiohttp.WSMsgType.TEXT:
                     break
                 try:
