@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .assist import async_setup_assist
 from .client import async_create_client
 from .compat import OPTIONS_FLOW_RELOADS
 from .const import DOMAIN, PLATFORMS
@@ -35,6 +36,7 @@ from .farm import (
     is_printer_entry,
 )
 from .farm_actions import async_setup_farm_services
+from .intents import async_setup_intents
 from .issues import async_delete_issues
 from .services import async_setup_services
 
@@ -42,9 +44,11 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and start printfarm's own discovery, once for all printers."""
+    """Register the actions, intents and sentences; start printfarm's own discovery."""
     async_setup_services(hass)
     async_setup_farm_services(hass)
+    async_setup_intents(hass)
+    await async_setup_assist(hass)
     await async_setup_discovery(hass)
     return True
 
