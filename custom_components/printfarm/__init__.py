@@ -18,6 +18,7 @@ from .client import async_create_client
 from .compat import OPTIONS_FLOW_RELOADS
 from .const import DOMAIN, PLATFORMS
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .dashboard import async_setup_dashboard
 from .detection import (
     DetectionConfigEntry,
     async_setup_addon_entry,
@@ -44,11 +45,12 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, intents and sentences; start printfarm's own discovery."""
+    """Actions, intents, sentences and the dashboard; then printfarm's own discovery."""
     async_setup_services(hass)
     async_setup_farm_services(hass)
     async_setup_intents(hass)
     await async_setup_assist(hass)
+    await async_setup_dashboard(hass)
     await async_setup_discovery(hass)
     return True
 
