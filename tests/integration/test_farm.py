@@ -67,6 +67,12 @@ def farm_entity(hass: HomeAssistant, platform: str, key: str) -> str:
     return entity_id
 
 
+def owners(device: dr.DeviceEntry) -> set[str]:
+    """The entries a device belongs to (HA 2026.8+ has one, and refuses the old set)."""
+    entry_id = getattr(device, "config_entry_id", None)
+    return {entry_id} if entry_id is not None else set(device.config_entries)
+
+
 def farm_state(hass: HomeAssistant, key: str) -> Any:
     state = hass.states.get(farm_entity(hass, "sensor", key))
     assert state is not None
@@ -97,11 +103,11 @@ async def test_first_printer_brings_the_farm_with_its_own_device(
     device = devices[0]
     assert device.identifiers == {(DOMAIN, FARM_UNIQUE_ID)}
     assert device.name == "Print farm"
-    assert device.config_entries == {entry.entry_id}  # one entry per device (HA 2026.8)
+    assert owners(device) == {entry.entry_id}  # one entry per device (HA 2026.8)
     assert device.via_device_id is None
     # The printer's device stays the printer entry's alone, and is not linked to the farm.
     printer_dev = printer_device(hass, printer)
-    assert printer_dev.config_entries == {printer.entry_id}
+    assert owners(printer_dev) == {printer.entry_id}
     assert printer_dev.via_device_id is None
 
     assert value(hass, "printers") == "1"
@@ -138,7 +144,7 @@ async def test_printers_join_and_leave_and_the_last_takes_the_farm_along(
     assert await hass.config_entries.async_remove(second.entry_id)
     await hass.async_block_till_done()
     assert not [e for e in hass.config_entries.async_entries(DOMAIN) if is_farm_entry(e)]
-    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, FARM_UNIQUE_ID)}) is None
+    assert dr.async_entries_for_config_entry(dr.async_get(hass), farm_id) == []
 
 
 async def test_offline_printer_counts_as_offline(hass: HomeAssistant, farm: Farm) -> None:
