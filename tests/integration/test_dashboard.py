@@ -51,9 +51,7 @@ def entity_ids(card: Any) -> list[str]:
     found: list[str] = []
     if isinstance(card, dict):
         for key, value in card.items():
-            if key == "entity" and isinstance(value, str):
-                found.append(value)
-            elif key == "entity_id" and isinstance(value, str):
+            if key in ("entity", "entity_id") and isinstance(value, str):
                 found.append(value)
             else:
                 found += entity_ids(value)
@@ -158,7 +156,7 @@ async def test_the_script_is_served(
     response = await client.get(f"{URL_BASE}/{SCRIPT}")
     assert response.status == 200
     text = await response.text()
-    assert 'customElements.define(STRATEGY, PrintfarmDashboardStrategy)' in text
+    assert "customElements.define(STRATEGY, PrintfarmDashboardStrategy)" in text
     assert '"ll-strategy-dashboard-printfarm"' in text
     assert 'strategyType: "dashboard"' in text
     # Nothing else of the integration's folder is reachable.
