@@ -171,11 +171,14 @@ def farm_rows(hass: HomeAssistant, names: Names) -> list[Row]:
         if entity_id := entity("button", key):
             confirm = names.entity("button", key) + "?" if key == "stop_all" else None
             buttons.append(_press(entity_id, names.entity("button", key), confirm))
+    # Tiles two by two: a tile needs half a section's width to show its name.
     rows = [
-        tiles("printers_printing", "printers_paused", "printers_idle"),
-        tiles("printers_error", "printers_offline", "printers"),
+        tiles("printers_printing", "printers_paused"),
+        tiles("printers_idle", "printers_error"),
+        tiles("printers_offline", "printers"),
         tiles("next_printer", "next_finish"),
-        tiles("utilisation", "print_time_today", "failures_today"),
+        tiles("utilisation", "print_time_today"),
+        tiles("failures_today"),
         buttons,
     ]
     return [r for r in rows if r]

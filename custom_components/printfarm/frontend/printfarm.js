@@ -70,12 +70,19 @@ class PrintfarmPrinterCard extends HTMLElement {
   }
 }
 
-if (!customElements.get(STRATEGY)) {
-  customElements.define(STRATEGY, PrintfarmDashboardStrategy);
+// This script loads beside the frontend's own code, which may install a scoped
+// custom-element registry in place of the browser's after we ran: define the
+// elements again in whichever registry is current until the frontend settles.
+function defineElements() {
+  if (!customElements.get(STRATEGY)) customElements.define(STRATEGY, PrintfarmDashboardStrategy);
+  if (!customElements.get(CARD)) customElements.define(CARD, PrintfarmPrinterCard);
 }
-if (!customElements.get(CARD)) {
-  customElements.define(CARD, PrintfarmPrinterCard);
-}
+defineElements();
+const started = Date.now();
+const keepDefined = setInterval(() => {
+  defineElements();
+  if (Date.now() - started > 120_000) clearInterval(keepDefined);
+}, 100);
 
 window.customStrategies = window.customStrategies || [];
 if (!window.customStrategies.some((s) => s.type === "printfarm")) {
