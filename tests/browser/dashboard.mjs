@@ -59,6 +59,9 @@ try {
     timeout: 120_000,
   });
   await page.waitForLoadState("networkidle", { timeout: 60_000 }).catch(() => {});
+  // Only what the dashboard itself asks for counts from here on.
+  report.failed_requests = [];
+  report.console_errors = [];
   if (options.path) {
     // As a user does: the dashboard's entry in the sidebar (a reload would log out:
     // this login was not kept). Without a sidebar entry, the frontend's own navigation.
