@@ -55,6 +55,7 @@ async def open_dashboard(
     expect_sections: int = 1,
     press: dict[str, str] | None = None,
     size: tuple[int, int] = (1600, 1000),
+    add_dialog: bool = False,
 ) -> dict[str, Any]:
     """Log in on the start page, open ``path`` from the sidebar; what the browser saw."""
     if lacks := missing():
@@ -72,6 +73,8 @@ async def open_dashboard(
         options["shot"] = shot
     if press:
         options["press"] = press
+    if add_dialog:
+        options["add_dialog"] = True
     process = await asyncio.create_subprocess_exec(
         "node",
         str(SCRIPT),

@@ -11,7 +11,9 @@
 //   "size":     [width, height] of the window (default 1600 x 1000),
 //   "press":    optional {"section": "<heading>", "button": "<name>"} to click,
 //   "expect_sections": how many sections to wait for (default 1),
-//   "chromium": path of the browser (default $CHROMIUM or /usr/bin/chromium)
+//   "chromium": path of the browser (default $CHROMIUM or /usr/bin/chromium),
+//   "add_dialog": open Settings > Dashboards > Add dashboard (path /config/lovelace/dashboards)
+//                 instead, and report whether it offers "Print farm" (HA 2026.5+)
 // }
 // Prints one JSON line: counts of cards and error cards, section headings,
 // whether the button was pressed, console errors, and the screenshot's path.
@@ -74,6 +76,26 @@ try {
         window.dispatchEvent(new CustomEvent("location-changed", { detail: { replace: false } }));
       }, options.path);
     }
+  }
+
+  if (options.add_dialog) {
+    // Settings > Dashboards > Add dashboard: the dialog that lists dashboard strategies
+    // (Home Assistant 2026.5+ lists custom ones there).
+    const fab = page.locator("ha-config-lovelace-dashboards ha-fab");
+    await fab.waitFor({ timeout: 120_000 });
+    await fab.click();
+    const dialog = page.locator("dialog-new-dashboard");
+    await dialog.waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(2000);
+    report.add_dialog_text = await dialog.evaluate((el) =>
+      (el.shadowRoot || el).textContent.replace(/\s+/g, " ").trim(),
+    );
+    report.add_dialog_lists_printfarm = await dialog.getByText("Print farm").count();
+    report.screenshot = path.join(options.out, options.shot || "add-dashboard.png");
+    await page.screenshot({ path: report.screenshot });
+    await browser.close();
+    console.log(JSON.stringify(report));
+    process.exit(0);
   }
 
   // The view is drawn once every section has its heading; wait for the cards to settle.
