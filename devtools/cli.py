@@ -27,6 +27,7 @@ import aiohttp
 from . import discovery
 from .addon import AddonError, addon_log, api_key, connect_addon, start_addon
 from .api import HaApi, HaApiError
+from .dashboard import ensure_farm_dashboard
 from .farm import DEFAULT_SPEED, FarmError, expected_printers, start_farm
 from .flows import (
     Added,
@@ -129,6 +130,7 @@ class Session:
         self.hass: Child | None = None
         self.addon: Child | None = None
         self.addon_ui: str | None = None
+        self.dashboard: str | None = None
 
     def children(self) -> list[Child]:
         """Started children, the add-on and Home Assistant first (stopped first)."""
@@ -174,6 +176,7 @@ class Session:
                 say(f"  (removed {len(removed)} entries left from the last run)")
             await wait_settled(api, results, SETTLE_TIMEOUT)
             await read_statuses(api, results)
+            self.dashboard = await ensure_farm_dashboard(api)
 
             say(f"Starting the detection add-on (log {relative(addon_log(layout))})")
             self.addon, ui_port, api_port = await start_addon(layout, self.base_url, access.token)
@@ -202,6 +205,8 @@ class Session:
             f"{relative(layout.config / 'home-assistant.log')}, {relative(layout.simulate_log)}"
         )
         say(f"Detection add-on: {self.addon_ui} (options in {relative(layout.base / 'addon')})")
+        if self.dashboard:
+            say(f"Farm dashboard: {self.base_url}{self.dashboard}")
         failed = [a for a in results if a.state != "loaded"]
         if failed:
             say(f"WARNING: {len(failed)} printer(s) not loaded: see the table and the HA log")

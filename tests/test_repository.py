@@ -298,8 +298,12 @@ def test_exception_keys_used_in_code_are_translated() -> None:
     from custom_components.printfarm.helpers import COMMAND_REASONS
 
     used |= {f"command_{reason}" for reason in COMMAND_REASONS}
+    from custom_components.printfarm.farm_actions import FarmAction
+
+    used |= {f"farm_{action.value}_failed" for action in FarmAction}
     entity_keys = {key for platform in load("strings.json")["entity"].values() for key in platform}
-    for key in used - entity_keys:
+    device_keys = set(load("strings.json")["device"])  # DeviceInfo(translation_key=...)
+    for key in used - entity_keys - device_keys:
         assert key in exceptions, key
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 from homeassistant.components.button import (
     ButtonDeviceClass,
@@ -19,6 +20,8 @@ from .const import DOMAIN
 from .coordinator import PrintfarmConfigEntry
 from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import PrintfarmEntity
+from .farm import FarmConfigEntry, is_farm_entry
+from .farm_entities import async_add_farm_buttons
 from .helpers import printer_action
 from .printers import Capabilities, PrinterClient
 
@@ -62,6 +65,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the buttons this printer supports."""
+    if is_farm_entry(entry):
+        async_add_farm_buttons(cast(FarmConfigEntry, entry), async_add_entities)
+        return
     coordinator = entry.runtime_data
     caps = coordinator.client.capabilities
     async_add_entities(

@@ -56,12 +56,14 @@ from .const import (
     CONF_SERIAL,
     DOMAIN,
     KIND_ADDON,
+    KIND_FARM,
     LOGGER,
     OPTION_CAMERA,
     OPTION_POLL_INTERVAL,
     camera_mode,
 )
 from .coordinator import PrintfarmConfigEntry
+from .farm import FARM_TITLE, FARM_UNIQUE_ID, is_farm_entry
 from .printers import (
     PrinterAuthError,
     PrinterError,
@@ -227,8 +229,8 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        """Printers have options; the detection add-on's entry has none."""
-        return config_entry.data.get(CONF_KIND) != KIND_ADDON
+        """Printers have options; the detection add-on's and the farm's entries have none."""
+        return config_entry.data.get(CONF_KIND) not in (KIND_ADDON, KIND_FARM)
 
     async def _async_try_connect(
         self, data: Mapping[str, Any]
@@ -510,6 +512,12 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_system(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The farm's own entry, started by the integration with the first printer."""
+        await self.async_set_unique_id(FARM_UNIQUE_ID)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(title=FARM_TITLE, data={CONF_KIND: KIND_FARM})
+
     async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
         """The add-on announced itself through the Supervisor."""
         config = discovery_info.config
@@ -577,6 +585,8 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change host and credentials without re-adding the printer."""
         entry = self._get_reconfigure_entry()
+        if is_farm_entry(entry):
+            return self.async_abort(reason="farm_not_configurable")
         if entry.data.get(CONF_KIND) == KIND_ADDON:
             return await self._async_reconfigure_addon(entry, user_input)
         kind = PrinterKind(entry.data[CONF_KIND])

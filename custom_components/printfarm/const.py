@@ -20,6 +20,7 @@ CONF_MODEL: Final = "model"
 CONF_ADVANCED: Final = "advanced"
 CONF_ADDON_UUID: Final = "addon_uuid"
 KIND_ADDON: Final = "addon"
+KIND_FARM: Final = "farm"
 
 OPTION_CAMERA: Final = "camera"
 OPTION_POLL_INTERVAL: Final = "poll_interval"

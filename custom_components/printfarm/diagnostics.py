@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_ACCESS_CODE, CONF_CA_FILE, CONF_SERIAL
 from .coordinator import PrintfarmConfigEntry
 from .detection import DetectionConfigEntry, is_addon_entry
+from .farm import FarmConfigEntry, is_farm_entry
 
 TO_REDACT = {
     CONF_ACCESS_CODE,
@@ -36,6 +37,8 @@ async def async_get_config_entry_diagnostics(
     """Entry settings, printer identity, capabilities and live state."""
     if is_addon_entry(entry):
         return _addon_diagnostics(cast(DetectionConfigEntry, entry))
+    if is_farm_entry(entry):
+        return _farm_diagnostics(cast(FarmConfigEntry, entry))
     client = entry.runtime_data.client
     return {
         "entry": {
@@ -57,4 +60,18 @@ def _addon_diagnostics(entry: DetectionConfigEntry) -> dict[str, Any]:
         "entry": {"data": async_redact_data(dict(entry.data), TO_REDACT)},
         "last_update_success": coordinator.last_update_success,
         "printers": [dataclasses.asdict(p) for p in (coordinator.data or {}).values()],
+    }
+
+
+def _farm_diagnostics(entry: FarmConfigEntry) -> dict[str, Any]:
+    """The farm's printers (names and statuses, no addresses) and today's totals."""
+    state = entry.runtime_data.data
+    return {
+        "printers": [
+            {"name": p.name, "category": p.category.value, "status": p.status.value}
+            for p in state.printers
+        ],
+        "counts": {category.value: count for category, count in state.counts.items()},
+        "print_time_today_s": state.print_time_today_s,
+        "failures_today": state.failures_today,
     }

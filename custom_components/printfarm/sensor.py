@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -29,6 +29,8 @@ from homeassistant.util import dt as dt_util
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
 from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import PrintfarmEntity
+from .farm import FarmConfigEntry, is_farm_entry
+from .farm_entities import async_add_farm_sensors
 from .printers import ACTIVE_STATUSES, AmsTray, Capabilities, PrinterState, PrintStatus
 
 PARALLEL_UPDATES = 0
@@ -229,6 +231,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the sensors this printer supports; AMS trays as they appear."""
+    if is_farm_entry(entry):
+        async_add_farm_sensors(cast(FarmConfigEntry, entry), async_add_entities)
+        return
     coordinator = entry.runtime_data
     caps = coordinator.client.capabilities
     async_add_entities(

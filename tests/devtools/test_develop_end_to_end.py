@@ -144,7 +144,10 @@ async def check_farm(api: HaApi) -> dict[str, Any]:
     entries = await api.get("/api/config/config_entries/entry?domain=printfarm")
     addon = [entry for entry in entries if entry["title"] == "printfarm detection"]
     assert len(addon) == 1  # the detection add-on, connected by scripts/develop
-    entries = [entry for entry in entries if entry not in addon]
+    farm = [entry for entry in entries if entry["title"] == "Print farm"]
+    assert len(farm) == 1  # the farm's own entry, created with the first printer
+    assert farm[0]["state"] == "loaded"
+    entries = [entry for entry in entries if entry not in addon and entry not in farm]
     assert len(entries) == 5
     assert {entry["state"] for entry in entries} == {"loaded"}
     registry = await api.ws_command({"type": "config/entity_registry/list"})
