@@ -25,7 +25,9 @@ import time
 import aiohttp
 
 from . import discovery
+from .addon import AddonError, addon_log, api_key, connect_addon, start_addon
 from .api import HaApi, HaApiError
+from .dashboard import ensure_farm_dashboard
 from .farm import DEFAULT_SPEED, FarmError, expected_printers, start_farm
 from .flows import (
     Added,
@@ -50,6 +52,7 @@ RUN_TIMEOUT = 300.0
 SETTLE_TIMEOUT = 90.0
 
 EXPECTED_ERRORS = (
+    AddonError,
     FarmError,
     FlowError,
     HaApiError,
@@ -125,10 +128,13 @@ class Session:
         self.base_url = f"http://127.0.0.1:{port}"
         self.farm: Child | None = None
         self.hass: Child | None = None
+        self.addon: Child | None = None
+        self.addon_ui: str | None = None
+        self.dashboard: str | None = None
 
     def children(self) -> list[Child]:
-        """Started children, Home Assistant first (it is stopped first)."""
-        return [child for child in (self.hass, self.farm) if child is not None]
+        """Started children, the add-on and Home Assistant first (stopped first)."""
+        return [child for child in (self.addon, self.hass, self.farm) if child is not None]
 
     async def run(self, speed: float, simulator_args: list[str]) -> None:
         """Start everything, report, then wait until a child exits (cancelled on Ctrl-C)."""
@@ -170,6 +176,13 @@ class Session:
                 say(f"  (removed {len(removed)} entries left from the last run)")
             await wait_settled(api, results, SETTLE_TIMEOUT)
             await read_statuses(api, results)
+            self.dashboard = await ensure_farm_dashboard(api)
+
+            say(f"Starting the detection add-on (log {relative(addon_log(layout))})")
+            self.addon, ui_port, api_port = await start_addon(layout, self.base_url, access.token)
+            self.addon_ui = f"http://127.0.0.1:{ui_port}"
+            outcome = await connect_addon(api, f"http://127.0.0.1:{api_port}", api_key(layout))
+            say(f"  connected through the printfarm config flow ({outcome}); {self.addon_ui}")
         self.report(access, results)
         await self.watch()
 
@@ -191,10 +204,13 @@ class Session:
             f"Logs: {relative(layout.hass_log)}, "
             f"{relative(layout.config / 'home-assistant.log')}, {relative(layout.simulate_log)}"
         )
+        say(f"Detection add-on: {self.addon_ui} (options in {relative(layout.base / 'addon')})")
+        if self.dashboard:
+            say(f"Farm dashboard: {self.base_url}{self.dashboard}")
         failed = [a for a in results if a.state != "loaded"]
         if failed:
             say(f"WARNING: {len(failed)} printer(s) not loaded: see the table and the HA log")
-        say("Ready. Ctrl-C stops Home Assistant and the simulators.")
+        say("Ready. Ctrl-C stops the add-on, Home Assistant and the simulators.")
 
     async def watch(self) -> None:
         """Return (with an error) as soon as a child exits by itself."""

@@ -9,7 +9,8 @@ Everything lives under ``.develop/`` at the repository root (git-ignored):
 * ``token``         a long-lived access token for the add-on and scripts (0600)
 * ``addon.env``     HA_URL / HA_WS_URL / HA_TOKEN for running the add-on locally
 * ``entries.json``  the config entries scripts/develop added last time
-* ``hass.log``, ``simulate.log``  the children's console output
+* ``addon/``        the detection add-on's data (options.json, history, marks)
+* ``hass.log``, ``simulate.log``, ``addon.log``  the children's console output
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ CONFIGURED_DOMAINS: tuple[str, ...] = (
     "history",
     "logbook",
     "diagnostics",
+    "media_source",
     "conversation",
     "intent",
     "logger",

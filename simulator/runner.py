@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="switch cameras to the failure frames after this many seconds",
     )
+    parser.add_argument(
+        "--failure-only",
+        action="append",
+        default=None,
+        metavar="KIND",
+        help="only printers of this kind switch to failure frames (repeatable; default: all)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--idle", action="store_true", help="start without a job")
     return parser
@@ -106,7 +113,10 @@ def make_printer(
         speed=args.speed,
         start_printing=not args.idle,
     )
-    camera = FrameSource(args.camera_normal, args.camera_failure, args.failure_after)
+    fails = not getattr(args, "failure_only", None) or kind in args.failure_only
+    camera = FrameSource(
+        args.camera_normal, args.camera_failure, args.failure_after if fails else None
+    )
     options: SimOptions = SimOptions(index=index, host=args.host)
     if kind == "bambu":
         options.model = args.bambu_model

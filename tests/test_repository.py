@@ -29,6 +29,7 @@ PLATFORMS = (
     "number",
     "select",
     "sensor",
+    "switch",
 )
 RULES = {
     "bronze": [
@@ -146,6 +147,32 @@ def test_one_manifest_and_no_stray_addon_configs() -> None:
     assert repo_files("manifest.json") == [INTEGRATION / "manifest.json"]
     configs = [p for ext in ("yaml", "yml", "json") for p in repo_files(f"config.{ext}")]
     assert configs in ([], [ROOT / "ml_addon" / "config.yaml"])
+
+
+def _requirements(name: str) -> dict[str, str]:
+    """Package name -> pinned line of a requirements file (comments dropped)."""
+    pins: dict[str, str] = {}
+    for raw in (ROOT / name).read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            pins[re.split(r"[=<>~!\[ ]", line, maxsplit=1)[0].lower()] = line
+    return pins
+
+
+def test_both_home_assistant_environments_carry_the_same_packages() -> None:
+    """scripts/test --ha latest runs the same tests: it needs every package CI has.
+
+    Only Home Assistant and its test harness differ, plus lint tools (lint runs in
+    the CI environment only); the newer release may need packages its harness no
+    longer brings.
+    """
+    ci, latest = _requirements("requirements.txt"), _requirements("requirements-ha-latest.txt")
+    harness = {"homeassistant", "pytest-homeassistant-custom-component"}
+    lint = {"ruff", "mypy", "types-pyyaml"}
+    assert {name: line for name, line in ci.items() if name not in harness | lint} == {
+        name: line for name, line in latest.items() if name in ci and name not in harness
+    }
+    assert harness <= set(latest)
 
 
 def test_hacs_json() -> None:
@@ -271,8 +298,12 @@ def test_exception_keys_used_in_code_are_translated() -> None:
     from custom_components.printfarm.printers import Reason
 
     used |= {reason.value for reason in Reason}  # every client error reason is a key
+    from custom_components.printfarm.farm_actions import FarmAction
+
+    used |= {f"farm_{action.value}_failed" for action in FarmAction}
     entity_keys = {key for platform in load("strings.json")["entity"].values() for key in platform}
-    for key in used - entity_keys:
+    device_keys = set(load("strings.json")["device"])  # DeviceInfo(translation_key=...)
+    for key in used - entity_keys - device_keys:
         assert key in exceptions, key
 
 

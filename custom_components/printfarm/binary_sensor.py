@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import PrintfarmConfigEntry
+from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
 from .printers import PrinterState, PrintStatus
 
@@ -74,6 +75,13 @@ async def async_setup_entry(
         BINARY_SENSORS,
         lambda description: PrintfarmBinarySensor(coordinator, description),
     )
+    async_add_detection_entities(
+        hass,
+        entry,
+        coordinator.client.info.unique_id,
+        async_add_entities,
+        lambda link: [FailureDetectedBinarySensor(link)],
+    )
 
 
 class PrintfarmBinarySensor(PrintfarmEntity, BinarySensorEntity):
@@ -85,3 +93,30 @@ class PrintfarmBinarySensor(PrintfarmEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """The value for the current state."""
         return self.entity_description.is_on_fn(self.coordinator.data)
+
+
+FAILURE_DETECTED = BinarySensorEntityDescription(
+    key="failure_detected",
+    translation_key="failure_detected",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+)
+
+
+class FailureDetectedBinarySensor(DetectionEntity, BinarySensorEntity):
+    """On while the detection add-on judges this printer's print as failed."""
+
+    def __init__(self, link: PrinterLink) -> None:
+        """On the printer's device."""
+        super().__init__(link, FAILURE_DETECTED)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Failure tier reached in the current print."""
+        printer = self.printer
+        return None if printer is None else printer.level == "failure"
+
+    @property
+    def extra_state_attributes(self) -> dict[str, str | None]:
+        """The level, including the warning tier."""
+        printer = self.printer
+        return {} if printer is None else {"level": printer.level}

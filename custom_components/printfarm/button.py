@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 from homeassistant.components.button import (
     ButtonDeviceClass,
@@ -12,10 +13,15 @@ from homeassistant.components.button import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .coordinator import PrintfarmConfigEntry
+from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
+from .farm import FarmConfigEntry, is_farm_entry
+from .farm_entities import async_add_farm_buttons
 from .helpers import printer_action
 from .printers import PrinterClient
 
@@ -59,12 +65,22 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the buttons this printer supports."""
+    if is_farm_entry(entry):
+        async_add_farm_buttons(cast(FarmConfigEntry, entry), async_add_entities)
+        return
     coordinator = entry.runtime_data
     async_add_when_present(
         entry,
         async_add_entities,
         BUTTONS,
         lambda description: PrintfarmButton(coordinator, description),
+    )
+    async_add_detection_entities(
+        hass,
+        entry,
+        coordinator.client.info.unique_id,
+        async_add_entities,
+        lambda link: [FalseAlarmButton(link)],
     )
 
 
@@ -77,3 +93,30 @@ class PrintfarmButton(PrintfarmEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Run the command; returns once the printer confirms it."""
         await self.entity_description.press_fn(self.coordinator.client)
+
+
+FALSE_ALARM = ButtonEntityDescription(key="false_alarm", translation_key="false_alarm")
+
+
+class FalseAlarmButton(DetectionEntity, ButtonEntity):
+    """Tell the detection add-on that its latest detection on this printer was wrong.
+
+    The frame is stored as feedback: the camera's correction learns from it and
+    the current print's reference moves up to what the camera shows now.
+    """
+
+    def __init__(self, link: PrinterLink) -> None:
+        """On the printer's device."""
+        super().__init__(link, FALSE_ALARM)
+
+    async def async_press(self) -> None:
+        """Mark the latest detection as a false alarm."""
+        printer = self.printer
+        if printer is None:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="addon_missing")
+        if printer.detection is None:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_detection")
+        detection_id = printer.detection.id
+        await self.link.hub.async_call(
+            lambda c: c.feedback(printer.key, "false_alarm", detection_id)
+        )

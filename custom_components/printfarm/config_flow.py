@@ -7,10 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PORT,
+    CONF_URL,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -19,10 +26,12 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.helpers.typing import DiscoveryInfoType
 import voluptuous as vol
 
+from .addon import AddonInfo, DetectionAuthError, DetectionClient, DetectionError
 from .client import async_create_client
 from .compat import OptionsFlowBase
 from .const import (
@@ -33,13 +42,25 @@ from .const import (
     CONF_MODEL,
     CONF_SERIAL,
     DOMAIN,
+    KIND_ADDON,
+    KIND_FARM,
     LOGGER,
     OPTION_CAMERA,
     OPTION_POLL_INTERVAL,
     camera_mode,
 )
 from .coordinator import PrintfarmConfigEntry
-from .forms import SECONDS, carried, flatten, form_schema, suggested_values
+from .farm import FARM_TITLE, FARM_UNIQUE_ID, is_farm_entry
+from .forms import (
+    ADDON_KEY_SCHEMA,
+    ADDON_SCHEMA,
+    SECONDS,
+    addon_address,
+    carried,
+    flatten,
+    form_schema,
+    suggested_values,
+)
 from .printers import (
     PrinterAuthError,
     PrinterError,
@@ -63,6 +84,9 @@ FORM_ERRORS: dict[Reason, str] = {
 #: zeroconf service types whose kind is known from the type alone.
 ZEROCONF_KINDS = {"_moonraker._tcp.local.": PrinterKind.MOONRAKER}
 
+ADDON_TITLE = "printfarm detection"
+ADDON_MENU = "addon"
+
 
 class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add one printer per entry."""
@@ -79,6 +103,12 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: PrintfarmConfigEntry) -> PrintfarmOptionsFlow:
         """Options: camera, and poll interval where a kind polls."""
         return PrintfarmOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Printers have options; the detection add-on's and the farm's entries have none."""
+        return config_entry.data.get(CONF_KIND) not in (KIND_ADDON, KIND_FARM)
 
     async def _async_try_connect(
         self, data: Mapping[str, Any]
@@ -107,7 +137,9 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the kind of printer."""
-        return self.async_show_menu(step_id="user", menu_options=[k.value for k in PrinterKind])
+        return self.async_show_menu(
+            step_id="user", menu_options=[*(k.value for k in PrinterKind), ADDON_MENU]
+        )
 
     async def async_step_bambu(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Bambu Lab in LAN mode."""
@@ -309,6 +341,78 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
         kind = PrinterKind(self._data[CONF_KIND])
         return await self._async_step_kind(kind, None)
 
+    # ---------------------------------------------------- detection add-on
+
+    async def _async_try_addon(
+        self, url: str, api_key: str
+    ) -> tuple[AddonInfo | None, dict[str, str]]:
+        """Ask the add-on who it is; its info or the form errors."""
+        client = DetectionClient(async_get_clientsession(self.hass), url, api_key)
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                return await client.info(), {}
+        except DetectionAuthError:
+            return None, {"base": "addon_invalid_auth"}
+        except (DetectionError, TimeoutError):
+            return None, {"base": "addon_cannot_connect"}
+
+    async def async_step_addon(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The detection add-on by URL and API key (installs without the Supervisor)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            url = str(user_input[CONF_URL]).strip().rstrip("/")
+            key = str(user_input[CONF_API_KEY]).strip()
+            info, errors = await self._async_try_addon(url, key)
+            if info is not None:
+                await self.async_set_unique_id(info.uuid, raise_on_progress=False)
+                self._abort_if_unique_id_configured(updates={CONF_URL: url, CONF_API_KEY: key})
+                return self.async_create_entry(
+                    title=ADDON_TITLE,
+                    data={CONF_KIND: KIND_ADDON, CONF_URL: url, CONF_API_KEY: key},
+                )
+        return self.async_show_form(
+            step_id="addon",
+            data_schema=self.add_suggested_values_to_schema(ADDON_SCHEMA, user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_system(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The farm's own entry, started by the integration with the first printer."""
+        await self.async_set_unique_id(FARM_UNIQUE_ID)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(title=FARM_TITLE, data={CONF_KIND: KIND_FARM})
+
+    async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
+        """The add-on announced itself through the Supervisor."""
+        config = discovery_info.config
+        host, port, key = config.get("host"), config.get("port"), config.get("api_key")
+        if not isinstance(host, str) or not isinstance(port, int) or not isinstance(key, str):
+            return self.async_abort(reason="addon_invalid_discovery")
+        url = f"http://{host}:{port}"
+        unique_id = str(config.get("uuid") or discovery_info.uuid or discovery_info.slug)
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured(updates={CONF_URL: url, CONF_API_KEY: key})
+        self._data = {CONF_KIND: KIND_ADDON, CONF_URL: url, CONF_API_KEY: key}
+        self.context["title_placeholders"] = {"name": discovery_info.name or ADDON_TITLE}
+        return await self.async_step_hassio_confirm()
+
+    async def async_step_hassio_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm connecting the discovered add-on."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            info, errors = await self._async_try_addon(
+                self._data[CONF_URL], self._data[CONF_API_KEY]
+            )
+            if info is not None:
+                return self.async_create_entry(title=ADDON_TITLE, data=self._data)
+        return self.async_show_form(
+            step_id="hassio_confirm",
+            errors=errors,
+            description_placeholders={"name": self.context["title_placeholders"]["name"]},
+        )
+
     # ------------------------------------------------------------- reauth
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -320,6 +424,8 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for the credentials again."""
         entry = self._get_reauth_entry()
+        if entry.data.get(CONF_KIND) == KIND_ADDON:
+            return await self._async_step_addon_key(entry, user_input)
         kind = PrinterKind(entry.data[CONF_KIND])
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -343,6 +449,10 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change host and credentials without re-adding the printer."""
         entry = self._get_reconfigure_entry()
+        if is_farm_entry(entry):
+            return self.async_abort(reason="farm_not_configurable")
+        if entry.data.get(CONF_KIND) == KIND_ADDON:
+            return await self._async_reconfigure_addon(entry, user_input)
         kind = PrinterKind(entry.data[CONF_KIND])
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -359,6 +469,57 @@ class PrintfarmConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
+
+    async def _async_step_addon_key(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """The add-on refused its key: ask for the current one."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            key = str(user_input[CONF_API_KEY]).strip()
+            info, errors = await self._async_try_addon(entry.data[CONF_URL], key)
+            if info is not None:
+                return self.async_update_reload_and_abort(
+                    entry, data={**entry.data, CONF_API_KEY: key}
+                )
+        return self.async_show_form(
+            step_id="reauth_addon",
+            data_schema=ADDON_KEY_SCHEMA,
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+    async def _async_reconfigure_addon(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Change the add-on's URL or key."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            address = addon_address(user_input)
+            info, errors = await self._async_try_addon(address[CONF_URL], address[CONF_API_KEY])
+            if info is not None:
+                await self.async_set_unique_id(info.uuid, raise_on_progress=False)
+                self._abort_if_unique_id_mismatch(reason="different_device")
+                return self.async_update_reload_and_abort(entry, data={**entry.data, **address})
+        return self.async_show_form(
+            step_id="reconfigure_addon",
+            data_schema=self.add_suggested_values_to_schema(
+                ADDON_SCHEMA, user_input or {CONF_URL: entry.data.get(CONF_URL)}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reauth_addon(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The add-on's new-key form posts here."""
+        return await self._async_step_addon_key(self._get_reauth_entry(), user_input)
+
+    async def async_step_reconfigure_addon(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The add-on's reconfigure form posts here."""
+        return await self._async_reconfigure_addon(self._get_reconfigure_entry(), user_input)
 
 
 class PrintfarmOptionsFlow(OptionsFlowBase):

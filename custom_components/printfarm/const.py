@@ -18,6 +18,9 @@ CONF_CAMERA_PORT: Final = "camera_port"
 CONF_CA_FILE: Final = "ca_file"
 CONF_MODEL: Final = "model"
 CONF_ADVANCED: Final = "advanced"
+CONF_ADDON_UUID: Final = "addon_uuid"
+KIND_ADDON: Final = "addon"
+KIND_FARM: Final = "farm"
 
 OPTION_CAMERA: Final = "camera"
 OPTION_POLL_INTERVAL: Final = "poll_interval"
@@ -49,4 +52,5 @@ PLATFORMS: Final = [
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
+    Platform.SWITCH,
 ]

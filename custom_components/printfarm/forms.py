@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.const import CONF_PORT
+from homeassistant.const import CONF_API_KEY, CONF_PORT, CONF_URL
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -33,6 +33,22 @@ SECONDS = NumberSelector(
         min=2, max=300, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
     )
 )
+
+
+#: The detection add-on's address (an add-on installed without the Supervisor).
+_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+ADDON_SCHEMA = vol.Schema(
+    {vol.Required(CONF_URL): _URL, vol.Required(CONF_API_KEY): _SELECTORS[FieldKind.PASSWORD]}
+)
+ADDON_KEY_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): _SELECTORS[FieldKind.PASSWORD]})
+
+
+def addon_address(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """The add-on's URL (no trailing slash) and API key from a form, trimmed."""
+    return {
+        CONF_URL: str(user_input[CONF_URL]).strip().rstrip("/"),
+        CONF_API_KEY: str(user_input[CONF_API_KEY]).strip(),
+    }
 
 
 def fields(kind: PrinterKind, *, only_credentials: bool = False) -> tuple[FormField, ...]:

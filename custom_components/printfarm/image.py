@@ -9,7 +9,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .addon import DetectionError
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .printers import PrinterError
 
@@ -38,6 +40,13 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     async_add_when_present(
         entry, async_add_entities, (THUMBNAIL,), lambda _d: ThumbnailImage(hass, coordinator)
+    )
+    async_add_detection_entities(
+        hass,
+        entry,
+        coordinator.client.info.unique_id,
+        async_add_entities,
+        lambda link: [LastDetectionImage(hass, link)],
     )
 
 
@@ -70,4 +79,56 @@ class ThumbnailImage(PrintfarmEntity, ImageEntity):
             if self._cached is not None:
                 is_png = self._cached.startswith(PNG_MAGIC)
                 self._attr_content_type = "image/png" if is_png else "image/jpeg"
+        return self._cached
+
+
+LAST_DETECTION = ImageEntityDescription(key="last_detection", translation_key="last_detection")
+
+
+class LastDetectionImage(DetectionEntity, ImageEntity):
+    """The frame of the detection add-on's latest detection, with the evidence drawn."""
+
+    _attr_content_type = "image/jpeg"
+
+    def __init__(self, hass: HomeAssistant, link: PrinterLink) -> None:
+        """On the printer's device; no image until the first detection."""
+        DetectionEntity.__init__(self, link, LAST_DETECTION)
+        ImageEntity.__init__(self, hass)
+        self._detection_id: int | None = None
+        self._cached: bytes | None = None
+
+    @callback
+    def _hub_updated(self) -> None:
+        printer = self.printer
+        detection = printer.detection if printer is not None else None
+        if detection is not None and detection.id != self._detection_id:
+            self._detection_id = detection.id
+            self._cached = None
+            self._attr_image_last_updated = dt_util.utc_from_timestamp(detection.time)
+        super()._hub_updated()
+
+    @property
+    def extra_state_attributes(self) -> dict[str, object]:
+        """What the detection was."""
+        printer = self.printer
+        detection = printer.detection if printer is not None else None
+        if detection is None:
+            return {}
+        return {
+            "level": detection.level,
+            "score": None if detection.score is None else round(detection.score * 100.0, 1),
+            "action": detection.action,
+            "feedback": detection.feedback,
+        }
+
+    async def async_image(self) -> bytes | None:
+        """The evidence image, fetched once per detection."""
+        printer = self.printer
+        if printer is None or self._detection_id is None:
+            return None
+        if self._cached is None:
+            try:
+                self._cached = await self.link.hub.client().detection_image(printer.key)
+            except DetectionError:
+                return None
         return self._cached

@@ -15,11 +15,14 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import PERCENTAGE, UnitOfTemperature
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTemperature
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import ExistsFn, PrintfarmEntity, async_add_when_present
 from .helpers import printer_action
 from .printers import Limits, PrinterClient, PrinterState
@@ -91,6 +94,13 @@ async def async_setup_entry(
         (d for d in NUMBERS if None not in d.range_fn(limits)),
         lambda description: PrintfarmNumber(coordinator, description),
     )
+    async_add_detection_entities(
+        hass,
+        entry,
+        coordinator.client.info.unique_id,
+        async_add_entities,
+        lambda link: [DetectionSensitivityNumber(link)],
+    )
 
 
 class PrintfarmNumber(PrintfarmEntity, NumberEntity):
@@ -118,3 +128,35 @@ class PrintfarmNumber(PrintfarmEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Send the new value to the printer."""
         await self.entity_description.set_fn(self.coordinator.client, value)
+
+
+DETECTION_SENSITIVITY = NumberEntityDescription(
+    key="detection_sensitivity",
+    translation_key="detection_sensitivity",
+    entity_category=EntityCategory.CONFIG,
+    native_min_value=0.5,
+    native_max_value=2.0,
+    native_step=0.05,
+    mode=NumberMode.SLIDER,
+)
+
+
+class DetectionSensitivityNumber(DetectionEntity, NumberEntity):
+    """How readily the detection add-on pauses this printer (1 = default)."""
+
+    def __init__(self, link: PrinterLink) -> None:
+        """On the printer's device."""
+        super().__init__(link, DETECTION_SENSITIVITY)
+
+    @property
+    def native_value(self) -> float | None:
+        """The printer's sensitivity."""
+        printer = self.printer
+        return None if printer is None else printer.sensitivity
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Store it in the add-on."""
+        printer = self.printer
+        if printer is None:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="addon_missing")
+        await self.link.hub.async_call(lambda c: c.configure(printer.key, sensitivity=value))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -27,7 +27,10 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
+from .farm import FarmConfigEntry, is_farm_entry
+from .farm_entities import async_add_farm_sensors
 from .printers import ACTIVE_STATUSES, AmsTray, PrinterState, PrintStatus
 
 PARALLEL_UPDATES = 0
@@ -224,6 +227,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the sensors this printer has; late values and AMS trays as they appear."""
+    if is_farm_entry(entry):
+        async_add_farm_sensors(cast(FarmConfigEntry, entry), async_add_entities)
+        return
     coordinator = entry.runtime_data
     async_add_when_present(
         entry,
@@ -248,6 +254,13 @@ async def async_setup_entry(
 
     add_new_trays()
     entry.async_on_unload(coordinator.async_add_listener(add_new_trays))
+    async_add_detection_entities(
+        hass,
+        entry,
+        coordinator.client.info.unique_id,
+        async_add_entities,
+        lambda link: [FailureScoreSensor(link)],
+    )
 
 
 class PrintfarmSensor(PrintfarmEntity, SensorEntity):
@@ -328,3 +341,43 @@ class AmsTraySensor(PrintfarmEntity, SensorEntity):
         if tray is None:
             return {}
         return {"color": tray.color, "remaining": tray.remaining, "active": tray.active}
+
+
+FAILURE_SCORE = SensorEntityDescription(
+    key="failure_score",
+    translation_key="failure_score",
+    native_unit_of_measurement=PERCENTAGE,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=0,
+)
+
+
+class FailureScoreSensor(DetectionEntity, SensorEntity):
+    """The detection add-on's smoothed failure score for this printer's print."""
+
+    def __init__(self, link: PrinterLink) -> None:
+        """On the printer's device."""
+        super().__init__(link, FAILURE_SCORE)
+
+    @property
+    def native_value(self) -> float | None:
+        """Smoothed score in percent (unknown before the print's first frame)."""
+        printer = self.printer
+        if printer is None or printer.score is None:
+            return None
+        return round(printer.score * 100.0, 1)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The last frame's own score, the level, warm-up and any camera problem."""
+        printer = self.printer
+        if printer is None:
+            return {}
+        return {
+            "level": printer.level,
+            "frame_score": None
+            if printer.frame_score is None
+            else round(printer.frame_score * 100.0, 1),
+            "warming_up": printer.warming_up,
+            "problem": printer.problem,
+        }

@@ -9,7 +9,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
-from .const import DOMAIN
+from .const import CONF_KIND, DOMAIN, KIND_ADDON, KIND_FARM
 from .coordinator import PrintfarmConfigEntry
 from .helpers import translate_error
 from .printers import PrinterError
@@ -26,13 +26,16 @@ SEND_GCODE_SCHEMA = vol.Schema(
 )
 
 
-def _entries_for_devices(hass: HomeAssistant, device_ids: list[str]) -> list[PrintfarmConfigEntry]:
+def entries_for_devices(hass: HomeAssistant, device_ids: list[str]) -> list[PrintfarmConfigEntry]:
+    """The loaded printer entries of printer devices; a translated error for any other device."""
     # Asked from the entries' side: a device's own list of entries is deprecated
     # from Home Assistant 2026.8 (one entry per device), this works on every release.
+    # The farm's and the add-on's entries own no printer.
     registry = dr.async_get(hass)
     owner: dict[str, PrintfarmConfigEntry] = {
         device.id: entry
         for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.data.get(CONF_KIND) not in (KIND_ADDON, KIND_FARM)
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
     }
     entries: list[PrintfarmConfigEntry] = []
@@ -55,7 +58,7 @@ def _entries_for_devices(hass: HomeAssistant, device_ids: list[str]) -> list[Pri
 
 
 async def _async_send_gcode(call: ServiceCall) -> None:
-    for entry in _entries_for_devices(call.hass, call.data[ATTR_DEVICE_ID]):
+    for entry in entries_for_devices(call.hass, call.data[ATTR_DEVICE_ID]):
         client = entry.runtime_data.client
         if not client.capabilities.gcode:
             raise ServiceValidationError(

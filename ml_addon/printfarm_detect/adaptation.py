@@ -1,40 +1,34 @@
 """Per-camera correction of the failure score from user feedback.
 
-The user marks frames as "false alarm" or "missed failure". Each mark stores the
-frame's embedding (centred pooled features, from the model) and base logit under
-the data directory, and a false-alarm mark also the frame's cells (the head's
-first-layer projection of each region of the picture); ``reset`` deletes them.
-Three corrections follow, all numpy:
+The model scores every region (cell) of the picture and a frame's logit is the
+largest cell logit. The user marks frames as "false alarm" or "missed failure".
+Each mark stores the frame's embedding, base logit and cells (the head's hidden
+vector of each region) under the data directory; ``reset`` deletes them.
 
-1. Regions (false alarms; needs the model's ``cells`` output and the head from
-   the metadata). A fixed camera's false alarms usually have a cause that sits in
-   one place of the picture: waste filament, a cable, a spool, glare on the bed.
-   Each region of a new frame is compared with the same region of the marked
-   frames, both taken relative to the training set's typical normal frame there.
-   A region that looks like a marked one (cosine >= ``cell_similarity_full``,
-   partly down to ``cell_similarity_floor``) is left out of the pooled picture,
-   and the head sees the mean of the other regions. Where the marks agree with
-   one another about a region (mean pairwise cosine of their deviations from
-   ``cell_agreement_floor`` to ``cell_agreement_full``), the marks' common
-   direction is also taken out of that region of the new frame, as far as the
-   frame shows it: this catches regions the cause only partly covers, whose
-   other content differs from frame to frame. Regions that look new, such as
-   spaghetti elsewhere on the bed, keep their full weight, so the camera's
-   ranking of real failures is kept instead of the whole camera being made less
-   sensitive. It only ever lowers a score.
-2. Missed-failure subspace (needs the head and the training set's mean failure
-   embedding). The marks' deviations from that mean (what makes this camera's
-   failures look unlike failures: darkness, distance) span a small subspace; the
-   part of a new frame's deviation inside it, no further than the marks went, is
-   taken out where it pushes the logit towards "no failure", capped at what the
-   marks needed to reach ``margin`` above the threshold.
-3. Nearest marks (both kinds). A frame whose embedding is close (cosine) to a
-   marked one is pulled to the marked side of the threshold: fully at similarity
-   >= ``similarity_full``, partly in between, not at all below ``similarity_floor``.
-   This clears the repeats of a marked scene.
+The correction works region by region, so it can only touch what looks like the
+marked frames:
 
-The parameters travel in the model metadata (``adaptation`` section), because
-they depend on the embedding the model produces.
+- A false-alarm mark keeps the marked frame's *hot* regions: those whose own logit
+  came near the threshold (the ones that raised the alarm; at least the hottest).
+  The most recent ``MAX_TEMPLATES`` such regions are compared with.
+  A region of a later frame whose hidden vector is close to one of those (cosine of
+  the vectors centred on the typical normal region, from ``cell_similarity_floor``,
+  fully at ``cell_similarity_full``) has its logit pulled to ``margin`` below the
+  threshold. Every other region keeps its logit, and the frame's logit is again the
+  largest: spaghetti that appears later somewhere, looking unlike the marked regions,
+  is flagged as before. Marking empty-bed frames can therefore not hide a failure.
+- A missed-failure mark keeps the marked frame's hottest region (where the model saw
+  the most evidence, even if too little); later regions close to it are pushed to
+  ``margin`` above the threshold. It only raises what resembles the mark.
+- Where a region is close to marks of both kinds, the closer kind wins.
+
+Models without a ``cells`` output fall back to whole-frame nearest marks on the
+embedding (``similarity_floor``/``similarity_full``).
+
+Marks belong to the model that scored them: the store records the model's id, and
+marks of another model (or of a store version from before the region model) are set
+aside on load instead of being misapplied. The parameters travel in the model
+metadata (``adaptation`` section), because they depend on the model's hidden space.
 """
 
 from __future__ import annotations
@@ -50,9 +44,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-STORE_VERSION = 2  # 2: false-alarm marks also keep the frame's cells
+STORE_VERSION = 3  # 3: region model; cells kept for both kinds of marks, with the model id
 MAX_MARKS = 512
-MAX_CELL_MARKS = 64  # the region correction compares with the most recent false alarms
+MAX_CELL_MARKS = 64  # the region correction compares with the most recent marks
+MISSED_REGIONS = 1  # hottest regions of a missed-failure mark that later frames are compared with
+HOT_BELOW_THRESHOLD = 1.0  # a false alarm's region is hot from this many logits below threshold
+MAX_TEMPLATES = 512  # regions compared with, from the most recent marks (bounds the cost)
 
 
 class Feedback(enum.Enum):
@@ -79,104 +76,80 @@ def _vector(raw: object, name: str) -> NDArray[np.float32] | None:
     return vector
 
 
-def _matrix(raw: object, name: str) -> NDArray[np.float32] | None:
+def _number(raw: object, name: str) -> float | None:
     if raw is None:
         return None
-    try:
-        matrix = np.asarray(raw, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"adaptation.{name} must be a list of equal-length lists") from err
-    if matrix.ndim != 2 or not matrix.size or not np.all(np.isfinite(matrix)):
-        raise ValueError(f"adaptation.{name} must be a list of equal-length lists of numbers")
-    return matrix
+    if not isinstance(raw, int | float) or isinstance(raw, bool) or not math.isfinite(raw):
+        raise ValueError(f"adaptation.{name} must be a finite number")
+    return float(raw)
 
 
 @dataclass(frozen=True, eq=False)
 class AdaptationParams:
     """How marks act on later frames.
 
-    ``head_weight`` is the head's output layer (on the embedding). With
-    ``head_bias`` (its first-layer bias) and ``cell_reference`` (the training
-    set's mean normal cell per region, regions x hidden) false-alarm marks
-    correct regions of later frames (``cell_similarity_*``: when a region matches
-    a marked one, ``cell_agreement_*``: when the marks agree about a region); with
-    ``failure_reference`` (the mean embedding of the training failures)
-    missed-failure marks correct the camera's subspace. Without them only the
-    nearest-mark correction applies. ``margin`` (logits) is how far past the
-    threshold a correction takes the marked frames.
+    ``head_weight`` and ``head_offset`` turn a region's hidden vector (the model's
+    ``cells`` output) into its logit; ``cell_reference`` is the typical normal
+    region's hidden vector, which similarities are measured from. Without them only
+    the whole-frame fallback applies. ``margin`` (logits) is how far past the
+    threshold a correction takes what resembles a mark. ``model_id`` names the model
+    the marks belong to.
     """
 
     similarity_floor: float = 0.6
     similarity_full: float = 0.8
     margin: float = 0.25
-    max_directions: int = 16
-    cell_similarity_floor: float = 0.75
+    cell_similarity_floor: float = 0.8
     cell_similarity_full: float = 0.9
-    cell_agreement_floor: float = 0.75
-    cell_agreement_full: float = 0.95
     head_weight: NDArray[np.float32] | None = None
-    head_bias: NDArray[np.float32] | None = None
+    head_offset: float | None = None
     cell_reference: NDArray[np.float32] | None = None
-    failure_reference: NDArray[np.float32] | None = None
+    model_id: str = ""
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.similarity_floor < self.similarity_full <= 1.0:
             raise ValueError("need -1 <= similarity_floor < similarity_full <= 1")
         if not -1.0 <= self.cell_similarity_floor < self.cell_similarity_full <= 1.0:
             raise ValueError("need -1 <= cell_similarity_floor < cell_similarity_full <= 1")
-        if not -1.0 <= self.cell_agreement_floor < self.cell_agreement_full <= 1.0:
-            raise ValueError("need -1 <= cell_agreement_floor < cell_agreement_full <= 1")
         if self.margin < 0:
             raise ValueError("margin must be >= 0")
-        if self.max_directions < 1:
-            raise ValueError("max_directions must be >= 1")
-        size = None if self.head_weight is None else self.head_weight.shape
-        if (self.head_bias is None) != (self.cell_reference is None):
-            raise ValueError("head_bias and cell_reference come together")
+        parts = (self.head_weight, self.head_offset, self.cell_reference)
+        if any(p is None for p in parts) and not all(p is None for p in parts):
+            raise ValueError("head_weight, head_offset and cell_reference come together")
         if (
-            self.head_bias is not None
+            self.head_weight is not None
             and self.cell_reference is not None
-            and (
-                size is None
-                or self.head_bias.shape != size
-                or self.cell_reference.shape[1:] != size
-            )
+            and self.cell_reference.shape != self.head_weight.shape
         ):
-            raise ValueError("head_bias and cell_reference need a head_weight of their size")
-        if self.failure_reference is not None and self.failure_reference.shape != size:
-            raise ValueError("failure_reference needs a head_weight of the same size")
+            raise ValueError("cell_reference needs a head_weight of its size")
 
     @property
-    def regions(self) -> int:
-        """How many regions the cell correction expects (0: it is off)."""
-        return 0 if self.cell_reference is None else int(self.cell_reference.shape[0])
+    def regions_on(self) -> bool:
+        """Whether the region correction can run (the metadata describes the head)."""
+        return self.head_weight is not None
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> AdaptationParams:
         """Read the ``adaptation`` section of the model metadata (defaults if absent)."""
         raw = meta.get("adaptation")
+        model_id = f"{meta.get('name', '')}:{meta.get('version', '')}:{meta.get('id', '')}"
         if not isinstance(raw, dict):
-            return cls()
+            return cls(model_id=model_id)
         default = cls()
         return cls(
             similarity_floor=float(raw.get("similarity_floor", default.similarity_floor)),
             similarity_full=float(raw.get("similarity_full", default.similarity_full)),
             margin=float(raw.get("margin", default.margin)),
-            max_directions=int(raw.get("max_directions", default.max_directions)),
             cell_similarity_floor=float(
                 raw.get("cell_similarity_floor", default.cell_similarity_floor)
             ),
             cell_similarity_full=float(
                 raw.get("cell_similarity_full", default.cell_similarity_full)
             ),
-            cell_agreement_floor=float(
-                raw.get("cell_agreement_floor", default.cell_agreement_floor)
-            ),
-            cell_agreement_full=float(raw.get("cell_agreement_full", default.cell_agreement_full)),
             head_weight=_vector(raw.get("head_weight"), "head_weight"),
-            head_bias=_vector(raw.get("head_bias"), "head_bias"),
-            cell_reference=_matrix(raw.get("cell_reference"), "cell_reference"),
-            failure_reference=_vector(raw.get("failure_reference"), "failure_reference"),
+            head_offset=_number(raw.get("head_offset"), "head_offset"),
+            cell_reference=_vector(raw.get("cell_reference"), "cell_reference"),
+            model_id=model_id,
         )
 
 
@@ -188,29 +161,10 @@ def _normalise(vector: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     return flat / np.float32(norm)
 
 
-@dataclass(frozen=True)
-class _Subspace:
-    """Orthonormal directions spanned by marks' deviations, with the marks' extent."""
-
-    basis: NDArray[np.float32]  # D x k
-    low: NDArray[np.float32]  # k
-    high: NDArray[np.float32]  # k
-
-    @classmethod
-    def fit(cls, deviations: NDArray[np.float32], max_directions: int) -> _Subspace:
-        u, s, _ = np.linalg.svd(deviations.T.astype(np.float64), full_matrices=False)
-        keep = s > 1e-6 * (s[0] if s.size else 1.0)
-        basis = u[:, keep][:, :max_directions].astype(np.float32)
-        coords = basis.T @ deviations.T  # k x marks
-        low = np.minimum(coords.min(axis=1), 0.0).astype(np.float32)
-        high = np.maximum(coords.max(axis=1), 0.0).astype(np.float32)
-        return cls(basis, low, high)
-
-    def explained(self, deviation: NDArray[np.float32]) -> NDArray[np.float32]:
-        """The part of ``deviation`` in the subspace, clipped to the marks' extent."""
-        coords = np.clip(self.basis.T @ deviation, self.low, self.high)
-        removed: NDArray[np.float32] = (self.basis @ coords).astype(np.float32)
-        return removed
+def _unit_rows(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    out: NDArray[np.float32] = (x / np.maximum(norms, 1e-6)).astype(np.float32)
+    return out
 
 
 def camera_file_name(camera_id: str) -> str:
@@ -238,13 +192,14 @@ class CameraAdaptation:
         self._embeddings: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._labels: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
         self._logits: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
-        # Cells of the most recent false-alarm marks, flattened (marks x regions*hidden).
+        # Cells of the most recent marks (marks x regions*hidden) and their kind.
         self._cells: NDArray[np.float16] = np.zeros((0, 0), dtype=np.float16)
-        # Derived from the marks whenever they change (see _derive).
-        self._subspace: _Subspace | None = None  # of the missed-failure marks
-        self._cell_marks: NDArray[np.float32] | None = None  # unit deviations of the cells
-        self._cell_direction: NDArray[np.float32] | None = None  # marks' common one, per region
-        self._cell_agreement: NDArray[np.float32] | None = None  # how much to trust it (0..1)
+        self._cell_labels: NDArray[np.int8] = np.zeros(0, dtype=np.int8)
+        # Derived from the marks whenever they change (see _derive): unit templates.
+        self._false_alarm_regions: NDArray[np.float32] | None = None
+        self._missed_regions: NDArray[np.float32] | None = None
+        #: Marks found on disk that belong to another model (not applied).
+        self.set_aside = 0
         if path.exists():
             self._load()
         self._derive()
@@ -253,13 +208,18 @@ class CameraAdaptation:
     def _load(self) -> None:
         with np.load(self.path, allow_pickle=False) as data:
             version = int(data["version"])
-            if version not in (1, STORE_VERSION):
+            if version not in (1, 2, STORE_VERSION):
                 raise ValueError(f"{self.path}: unsupported adaptation store version")
+            model = str(data["model"]) if "model" in data.files else None
+            if version < STORE_VERSION or model != self.params.model_id:
+                # Scored by another model: its embeddings and cells mean something else.
+                self.set_aside = int(np.asarray(data["labels"]).size)
+                return
             self._embeddings = np.asarray(data["embeddings"], dtype=np.float32)
             self._labels = np.asarray(data["labels"], dtype=np.int8)
             self._logits = np.asarray(data["logits"], dtype=np.float32)
-            if version >= 2:
-                self._cells = np.asarray(data["false_alarm_cells"], dtype=np.float16)
+            self._cells = np.asarray(data["cells"], dtype=np.float16)
+            self._cell_labels = np.asarray(data["cell_labels"], dtype=np.int8)
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -267,10 +227,12 @@ class CameraAdaptation:
         np.savez(
             tmp,
             version=np.int32(STORE_VERSION),
+            model=np.str_(self.params.model_id),
             embeddings=self._embeddings,
             labels=self._labels,
             logits=self._logits,
-            false_alarm_cells=self._cells,
+            cells=self._cells,
+            cell_labels=self._cell_labels,
         )
         tmp.replace(self.path)
 
@@ -285,19 +247,19 @@ class CameraAdaptation:
         """How many frames were marked as missed failures."""
         return int(np.count_nonzero(self._labels == 1))
 
-    def _cell_vector(self, cells: NDArray[np.floating[Any]] | None) -> NDArray[np.float32] | None:
-        """A frame's cells as a flat vector, or None when the region correction is off."""
-        reference = self.params.cell_reference
-        if cells is None or reference is None:
+    def _cell_matrix(self, cells: NDArray[np.floating[Any]] | None) -> NDArray[np.float32] | None:
+        """A frame's cells as regions x hidden, or None when the region correction is off."""
+        weight = self.params.head_weight
+        if cells is None or weight is None:
             return None
         flat = np.asarray(cells, dtype=np.float32).reshape(-1)
-        if flat.size != reference.size:
+        if flat.size == 0 or flat.size % weight.size:
             raise ValueError(
-                f"cells have {flat.size} values, the model metadata expects {reference.size}"
+                f"cells have {flat.size} values, not a multiple of the model's {weight.size}"
             )
         if not np.all(np.isfinite(flat)):
             raise ValueError("cells must be finite")
-        return flat
+        return flat.reshape(-1, weight.size)
 
     def add(
         self,
@@ -311,7 +273,8 @@ class CameraAdaptation:
         vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
         if self._embeddings.size and self._embeddings.shape[1] != vector.size:
             raise ValueError("embedding size differs from the stored marks (model changed?)")
-        flat = self._cell_vector(cells) if feedback is Feedback.FALSE_ALARM else None
+        matrix = self._cell_matrix(cells)
+        flat = None if matrix is None else matrix.reshape(-1)
         if flat is not None and self._cells.size and self._cells.shape[1] != flat.size:
             raise ValueError("cell size differs from the stored marks (model changed?)")
         label = np.int8(_LABEL[feedback])
@@ -325,6 +288,9 @@ class CameraAdaptation:
         if flat is not None:
             rows = self._cells.reshape(-1, flat.size)
             self._cells = np.vstack([rows, flat.astype(np.float16)])[-MAX_CELL_MARKS:]
+            self._cell_labels = np.append(self._cell_labels, label).astype(np.int8)[
+                -MAX_CELL_MARKS:
+            ]
         self._derive()
         self._save()
 
@@ -334,103 +300,80 @@ class CameraAdaptation:
         self._labels = np.zeros(0, dtype=np.int8)
         self._logits = np.zeros(0, dtype=np.float32)
         self._cells = np.zeros((0, 0), dtype=np.float16)
+        self._cell_labels = np.zeros(0, dtype=np.int8)
+        self.set_aside = 0
         self._derive()
         self.path.unlink(missing_ok=True)
 
-    def _derive(self) -> None:
-        """What the corrections need from the marks, computed once per change of the marks."""
+    # -- regions ---------------------------------------------------------------
+    def cell_logits(self, cells: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Each region's logit from its hidden vector (regions x hidden -> regions)."""
         p = self.params
-        missed = self._embeddings[self._labels == _LABEL[Feedback.MISSED_FAILURE]]
-        self._subspace = (
-            _Subspace.fit(missed[-4 * p.max_directions :] - p.failure_reference, p.max_directions)
-            if p.head_weight is not None
-            and p.failure_reference is not None
-            and missed.size
-            and missed.shape[1] == p.head_weight.size
-            else None
+        assert p.head_weight is not None
+        assert p.head_offset is not None
+        out: NDArray[np.float32] = (cells @ p.head_weight + np.float32(p.head_offset)).astype(
+            np.float32
         )
-        self._cell_marks = (
-            self._unit_rows(self._deviations(self._cells.astype(np.float32)))
-            if p.cell_reference is not None
-            and self._cells.size
-            and self._cells.shape[1] == p.cell_reference.size
-            else None
-        )
-        self._cell_direction = self._cell_agreement = None
-        marks = self._cell_marks
-        if marks is not None and marks.shape[0] >= 2:
-            n = marks.shape[0]
-            total = marks.sum(axis=0)  # regions x hidden
-            # Mean pairwise cosine of the marks in each region: 1 when they all agree.
-            agreement = ((total * total).sum(axis=1) - n) / (n * (n - 1))
-            span = p.cell_agreement_full - p.cell_agreement_floor
-            self._cell_agreement = np.clip((agreement - p.cell_agreement_floor) / span, 0.0, 1.0)
-            self._cell_direction = self._unit_rows(total)
-
-    # -- correction ----------------------------------------------------------
-    def _deviations(self, flat: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Cells minus the typical normal cell of each region (frames x regions x hidden)."""
-        reference = self.params.cell_reference
-        assert reference is not None
-        deviations: NDArray[np.float32] = flat.reshape(-1, *reference.shape) - reference
-        return deviations
-
-    @staticmethod
-    def _unit_rows(x: NDArray[np.float32]) -> NDArray[np.float32]:
-        norms = np.linalg.norm(x, axis=-1, keepdims=True)
-        out: NDArray[np.float32] = (x / np.maximum(norms, 1e-6)).astype(np.float32)
         return out
 
-    def _region_shift(self, cells: NDArray[np.floating[Any]] | None) -> float:
-        """How far the false-alarm marks lower this frame's logit through its regions (<= 0)."""
+    def _directions(self, cells: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Unit vectors of regions' hidden vectors relative to the typical normal region."""
+        reference = self.params.cell_reference
+        assert reference is not None
+        return _unit_rows(cells - reference)
+
+    def _derive(self) -> None:
+        """The regions later frames are compared with, once per change of the marks."""
+        self._false_alarm_regions = self._missed_regions = None
+        if not self.params.regions_on or not self._cells.size:
+            return
+        false_alarm, missed = [], []
+        hidden = self.params.head_weight.size  # type: ignore[union-attr]
+        for row, label in zip(self._cells, self._cell_labels, strict=True):
+            cells = row.astype(np.float32).reshape(-1, hidden)
+            logits = self.cell_logits(cells)
+            order = np.argsort(logits)[::-1]
+            if label == _LABEL[Feedback.FALSE_ALARM]:
+                hot = logits >= self._threshold_logit - HOT_BELOW_THRESHOLD
+                hot[order[0]] = True
+                false_alarm.append(cells[hot])
+            else:
+                missed.append(cells[order[:MISSED_REGIONS]])
+        if false_alarm:
+            self._false_alarm_regions = self._directions(np.vstack(false_alarm)[-MAX_TEMPLATES:])
+        if missed:
+            self._missed_regions = self._directions(np.vstack(missed)[-MAX_TEMPLATES:])
+
+    def _ramp(self, similarity: NDArray[np.float32]) -> NDArray[np.float32]:
         p = self.params
-        flat = self._cell_vector(cells)
-        marks = self._cell_marks
-        if (
-            flat is None
-            or marks is None
-            or p.head_bias is None
-            or p.head_weight is None
-            or p.cell_reference is None
-        ):
-            return 0.0
-        frame = flat.reshape(p.regions, -1)
-        deviation = self._deviations(flat)[0]
-        # Per region: the best cosine with the same region of any marked frame.
-        similarity = np.einsum("mrh,rh->mr", marks, self._unit_rows(deviation)).max(axis=0)
         span = p.cell_similarity_full - p.cell_similarity_floor
-        keep = 1.0 - np.clip((similarity - p.cell_similarity_floor) / span, 0.0, 1.0)
-        direction, agreement = self._cell_direction, self._cell_agreement
-        if direction is None or agreement is None:  # fewer than two marks
-            if keep.min() >= 1.0:
-                return 0.0
-            corrected = frame
-        else:
-            shown = np.maximum((deviation * direction).sum(axis=1), 0.0)
-            corrected = frame - (agreement * shown)[:, None] * direction
-        kept = float(keep.sum())
-        pooled = (keep[:, None] * corrected).sum(axis=0)
-        if kept < 1.0:  # (almost) every region is a known false alarm: typical normal fills in
-            pooled = pooled + (1.0 - kept) * p.cell_reference.mean(axis=0)
-            kept = 1.0
-        before = np.maximum(frame.mean(axis=0) + p.head_bias, 0.0)
-        after = np.maximum(pooled / kept + p.head_bias, 0.0)
-        return min(0.0, float(p.head_weight @ (after - before)))
+        out: NDArray[np.float32] = np.clip(
+            (similarity - p.cell_similarity_floor) / span, 0.0, 1.0
+        ).astype(np.float32)
+        return out
 
-    def _subspace_shift(self, embedding: NDArray[np.float32]) -> float:
-        """How far the missed-failure marks raise this frame's logit (>= 0)."""
-        subspace = self._subspace
-        p = self.params
-        if subspace is None or p.failure_reference is None or p.head_weight is None:
-            return 0.0
-        removed = subspace.explained(embedding - p.failure_reference)
-        contribution = float(p.head_weight @ removed)
-        logits = self._logits[self._labels == _LABEL[Feedback.MISSED_FAILURE]]
-        # Never more than the marks themselves needed to get margin above the threshold:
-        # a frame far below every mark stays below.
-        cap = max(0.0, (self._threshold_logit + p.margin) - float(logits.min()))
-        return min(cap, max(0.0, -contribution))
+    def _region_logit(self, cells: NDArray[np.float32]) -> tuple[float, float]:
+        """The frame's logit before and after the region correction (largest region)."""
+        logits = self.cell_logits(cells)
+        directions = self._directions(cells)
+        zeros = np.zeros(logits.size, dtype=np.float32)
+        pull = (
+            self._ramp((directions @ self._false_alarm_regions.T).max(axis=1))
+            if self._false_alarm_regions is not None
+            else zeros
+        )
+        push = (
+            self._ramp((directions @ self._missed_regions.T).max(axis=1))
+            if self._missed_regions is not None
+            else zeros
+        )
+        t, m = self._threshold_logit, self.params.margin
+        lowered = logits - pull * np.maximum(0.0, logits - (t - m))
+        raised = logits + push * np.maximum(0.0, (t + m) - logits)
+        corrected = np.where(push > pull, raised, np.where(pull > push, lowered, logits))
+        return float(logits.max()), float(corrected.max())
 
+    # -- whole-frame fallback (models without cells) --------------------------------
     def _weights(self, embedding: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
         marks = self._embeddings
         norms = np.linalg.norm(marks, axis=1)
@@ -440,17 +383,7 @@ class CameraAdaptation:
         weights: NDArray[np.float32] = np.clip(ramp, 0.0, 1.0).astype(np.float32)
         return weights
 
-    def adjust_logit(
-        self,
-        base_logit: float,
-        embedding: NDArray[np.floating[Any]],
-        cells: NDArray[np.floating[Any]] | None = None,
-    ) -> float:
-        """The corrected logit of a frame given its base logit, embedding and cells."""
-        if self._labels.size == 0:
-            return base_logit
-        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        value = base_logit + self._region_shift(cells) + self._subspace_shift(vector)
+    def _frame_logit(self, value: float, embedding: NDArray[np.floating[Any]]) -> float:
         weights = self._weights(embedding)
         negative = weights[self._labels == 0]
         positive = weights[self._labels == 1]
@@ -463,6 +396,22 @@ class CameraAdaptation:
         if push > pull:
             return value + push * max(0.0, (t + m) - value)
         return value
+
+    def adjust_logit(
+        self,
+        base_logit: float,
+        embedding: NDArray[np.floating[Any]],
+        cells: NDArray[np.floating[Any]] | None = None,
+    ) -> float:
+        """The corrected logit of a frame given its base logit, embedding and cells."""
+        if self._labels.size == 0:
+            return base_logit
+        matrix = self._cell_matrix(cells)
+        if matrix is None or self._cells.size == 0:
+            return self._frame_logit(base_logit, embedding)
+        before, after = self._region_logit(matrix)
+        # The base logit is the largest region's; keep it exactly where nothing changed.
+        return base_logit if after == before else base_logit + (after - before)
 
     def adjust_score(
         self,

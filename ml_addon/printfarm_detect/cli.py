@@ -26,6 +26,7 @@ from PIL import UnidentifiedImageError
 from .adaptation import Feedback
 from .detector import CameraDetection, Detector
 from .model import FailureModel, default_model_path
+from .sequence import run_sequence
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
@@ -79,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"where camera marks are kept (default {default_data_dir()})",
     )
+    parser.add_argument(
+        "--sequence",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="replay DIR's images (sorted by name) as one print through the add-on's decision",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=10.0, help="seconds between --sequence frames"
+    )
     return parser
 
 
@@ -88,6 +99,8 @@ def usage_error(args: argparse.Namespace) -> str | None:
         return "--threshold must be between 0 and 1"
     if (args.mark or args.reset) and not args.camera:
         return "--mark and --reset need --camera"
+    if args.sequence is not None:
+        return "--sequence takes no other images" if args.paths or args.mark else None
     if not args.paths and not args.reset:
         return "give images or folders to score"
     if args.mark and not args.paths:
@@ -130,6 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"camera {args.camera}: cannot reset its marks: {err}", file=sys.stderr)
                 return 1
             print(f"camera {args.camera}: marks reset", file=sys.stderr)
+    if args.sequence is not None:
+        return run_sequence(
+            args.sequence,
+            model=model,
+            detector=detector,
+            camera=args.camera,
+            threshold=args.threshold,
+            interval=args.interval,
+            as_json=args.json,
+        )
     status = 0
     marked = 0
     for path in iter_images(args.paths):

@@ -52,11 +52,13 @@ def sigmoid(value: float) -> float:
 class Detection:
     """What the model says about one frame.
 
-    ``score`` is the failure probability, ``failure`` compares it with the
-    threshold in use, ``embedding`` is the L2-normalised feature vector used for
-    per-camera adaptation and ``spatial_map`` a coarse grid (rows x cols) of
-    per-region failure probabilities for drawing evidence. ``cells`` (regions x
-    hidden, when the model has that output) feeds the per-camera region correction.
+    ``score`` is the failure probability and ``logit`` its calibrated log-odds (the
+    largest region's logit); ``failure`` compares the score with the threshold in
+    use. ``embedding`` describes the whole frame (the mean of the regions' hidden
+    vectors, centred): use it to compare a frame with a camera's earlier frames.
+    ``spatial_map`` is a coarse grid (rows x cols) of per-region failure
+    probabilities, and ``cells`` (regions x hidden, when the model has that output)
+    the regions' hidden vectors, which the per-camera region correction compares.
     """
 
     score: float
@@ -66,6 +68,16 @@ class Detection:
     embedding: NDArray[np.float32]
     spatial_map: NDArray[np.float32]
     cells: NDArray[np.float32] | None = None
+
+    @property
+    def region_logits(self) -> NDArray[np.float32]:
+        """Each region's logit (rows x cols), from ``spatial_map``; the largest is ``logit``.
+
+        This is what a per-print reference compares region by region (see the model card).
+        """
+        p = np.clip(self.spatial_map.astype(np.float64), 1e-7, 1.0 - 1e-7)
+        out: NDArray[np.float32] = np.log(p / (1.0 - p)).astype(np.float32)
+        return out
 
 
 def read_metadata(session: ort.InferenceSession) -> dict[str, Any]:

@@ -105,17 +105,73 @@ def assign_groups(samples: list[Sample], max_distance: int = 6) -> int:
     return len(roots)
 
 
-def make_folds(samples: list[Sample], folds: int, seed: int) -> np.ndarray:
-    """Fold of every sample; whole groups go together, balanced per dataset and label."""
-    rng = np.random.default_rng(seed)
-    group_key: dict[int, tuple[str, int]] = {}
-    for sample in samples:
-        group_key.setdefault(sample.group, (sample.dataset, sample.label))
-    fold_of_group: dict[int, int] = {}
-    for key in sorted(set(group_key.values())):
-        members = [g for g, k in group_key.items() if k == key]
-        rng.shuffle(members)
-        offset = int(rng.integers(0, folds))
-        for i, group in enumerate(members):
-            fold_of_group[group] = (i + offset) % folds
-    return np.array([fold_of_group[s.group] for s in samples], dtype=np.int64)
+# -- real printer cameras and region boxes --------------------------------------------------
+
+
+@dataclass
+class Frame:
+    """One labelled picture with where it comes from and, for web photos, its failure boxes.
+
+    ``camera`` names the physical camera (real printer frames) or the source photo (web
+    photos): the unit that validation leaves out. ``trainable`` is False for frames whose
+    licence allows evaluation only.
+    """
+
+    path: Path
+    label: int  # 1 = failure
+    dataset: str
+    camera: str
+    kind: str  # "web" (photos), "camera" (frames of a fixed printer camera)
+    trainable: bool = True
+    boxes: list[tuple[float, float, float, float]] | None = None
+
+
+def yolo_boxes(image: Path) -> list[tuple[float, float, float, float]] | None:
+    """Failure boxes (x0, y0, x1, y1 fractions) of a YOLO-labelled image, or None."""
+    label = image.parent.parent / "labels" / (image.stem + ".txt")
+    if not label.exists():
+        return None
+    boxes = []
+    for line in label.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 5:
+            continue
+        x, y, w, h = (float(v) for v in parts[1:])
+        boxes.append(
+            (max(0.0, x - w / 2), max(0.0, y - h / 2), min(1.0, x + w / 2), min(1.0, y + h / 2))
+        )
+    return boxes
+
+
+def scan_failure_images(root: Path) -> list[Frame]:
+    """The failure-images sets: web photos with boxes, and the one printer camera's frames."""
+    frames = []
+    for sample in scan(root):
+        boxes = yolo_boxes(sample.path) if sample.path.parent.name == "images" else None
+        web = boxes is not None
+        frames.append(
+            Frame(
+                path=sample.path,
+                label=sample.label,
+                dataset=sample.dataset,
+                camera=sample.source if web else sample.dataset,
+                kind="web" if web else "camera",
+                boxes=boxes,
+            )
+        )
+    return frames
+
+
+def scan_camera_sets(root: Path, *, trainable: bool) -> list[Frame]:
+    """``root/<source>/{normal,failure}/<camera>_<what>_<name>.jpg``: one camera per prefix."""
+    frames = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        label = _folder_label(path)
+        if label is None:
+            continue
+        source = path.relative_to(root).parts[0]
+        camera = f"{source}/{path.name.split('_')[0]}"
+        frames.append(Frame(path, label, source, camera, "camera", trainable=trainable))
+    return frames

@@ -35,13 +35,3 @@ def threshold_for_false_alarms(neg: np.ndarray, rate: float) -> float:
 def recall_at_false_alarms(pos: np.ndarray, neg: np.ndarray, rate: float) -> float:
     """Share of failures flagged at the threshold that allows ``rate`` false alarms."""
     return float((pos >= threshold_for_false_alarms(neg, rate)).mean())
-
-
-def confusion(pos: np.ndarray, neg: np.ndarray, threshold: float) -> dict[str, int]:
-    """Counts at ``score >= threshold`` means failure."""
-    return {
-        "true_positive": int((pos >= threshold).sum()),
-        "false_negative": int((pos < threshold).sum()),
-        "false_positive": int((neg >= threshold).sum()),
-        "true_negative": int((neg < threshold).sum()),
-    }

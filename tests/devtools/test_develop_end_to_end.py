@@ -54,11 +54,12 @@ class Develop:
             "PRINTFARM_HA_PORT": str(self.port),
         }
 
-    async def start(self) -> None:
-        """Start it and read its output until it says Ready (or fails)."""
+    async def start(self, *args: str) -> None:
+        """Start it (with ``args``) and read its output until it says Ready (or fails)."""
         self.output = []
         self.process = await asyncio.create_subprocess_exec(
             str(REPO / "scripts" / "develop"),
+            *args,
             cwd=REPO,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
@@ -141,6 +142,12 @@ def listening_addresses(port: int) -> set[str]:
 async def check_farm(api: HaApi) -> dict[str, Any]:
     """Five printfarm entries loaded, a status sensor per printer that is printing."""
     entries = await api.get("/api/config/config_entries/entry?domain=printfarm")
+    addon = [entry for entry in entries if entry["title"] == "printfarm detection"]
+    assert len(addon) == 1  # the detection add-on, connected by scripts/develop
+    farm = [entry for entry in entries if entry["title"] == "Print farm"]
+    assert len(farm) == 1  # the farm's own entry, created with the first printer
+    assert farm[0]["state"] == "loaded"
+    entries = [entry for entry in entries if entry not in addon and entry not in farm]
     assert len(entries) == 5
     assert {entry["state"] for entry in entries} == {"loaded"}
     registry = await api.ws_command({"type": "config/entity_registry/list"})

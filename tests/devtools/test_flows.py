@@ -11,6 +11,7 @@ from homeassistant.helpers.data_entry_flow import FlowManagerIndexView
 import pytest
 
 from custom_components.printfarm.const import DOMAIN
+from custom_components.printfarm.farm import is_printer_entry
 from custom_components.printfarm.forms import flatten, form_schema
 from custom_components.printfarm.printers import PrinterKind
 from devtools.api import HaApi
@@ -161,7 +162,8 @@ def test_summary_table_aligns_columns_and_shows_failures() -> None:
 
 
 def _entries(hass: HomeAssistant) -> list[Any]:
-    return hass.config_entries.async_entries(DOMAIN)
+    """The printers' entries (the farm's own entry comes and goes with them)."""
+    return [e for e in hass.config_entries.async_entries(DOMAIN) if is_printer_entry(e)]
 
 
 async def test_every_simulated_printer_added_over_rest_then_replaced(

@@ -42,6 +42,20 @@ def entry_data(line: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in ENTRY_KEYS}
 
 
+async def add_printer_entry(hass: HomeAssistant, line: dict[str, Any]) -> MockConfigEntry:
+    """A loaded printfarm entry for a simulator line, with the unique id the flow would give."""
+    data = entry_data(line)
+    probe = async_create_client(hass, data)
+    await probe.connect()
+    unique_id = probe.info.unique_id
+    await probe.close()
+    entry = MockConfigEntry(domain=DOMAIN, data=data, title=line["name"], unique_id=unique_id)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
 ENTRY_KEYS = {
     "kind",
     "host",
@@ -79,16 +93,7 @@ async def loaded_entry(
 ) -> AsyncGenerator[MockConfigEntry]:
     """A printfarm entry for the simulated printer, set up."""
     _sim, line = simulated
-    data = entry_data(line)
-    # As the config flow would: the unique id is the printer's own identity.
-    probe = async_create_client(hass, data)
-    await probe.connect()
-    unique_id = probe.info.unique_id
-    await probe.close()
-    entry = MockConfigEntry(domain=DOMAIN, data=data, title=line["name"], unique_id=unique_id)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await add_printer_entry(hass, line)
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

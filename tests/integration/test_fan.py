@@ -19,11 +19,9 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printfarm.client import async_create_client
-from custom_components.printfarm.const import DOMAIN
 from simulator.base import SimulatedPrinter
 
-from .conftest import entry_data, start_simulator
+from .conftest import add_printer_entry, start_simulator
 
 Loaded = tuple[SimulatedPrinter, MockConfigEntry]
 
@@ -31,16 +29,7 @@ Loaded = tuple[SimulatedPrinter, MockConfigEntry]
 async def load(hass: HomeAssistant, kind: str, **extra: Any) -> Loaded:
     """An idle simulator of ``kind`` (no job to override the fans) and its loaded entry."""
     sim, line = await start_simulator(kind, start_printing=False, **extra)
-    data = entry_data(line)
-    probe = async_create_client(hass, data)
-    await probe.connect()
-    unique_id = probe.info.unique_id
-    await probe.close()
-    entry = MockConfigEntry(domain=DOMAIN, data=data, title=line["name"], unique_id=unique_id)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return sim, entry
+    return sim, await add_printer_entry(hass, line)
 
 
 @pytest.fixture

@@ -162,13 +162,14 @@ async def frozen_sim(
 
 
 async def add_entry(hass: HomeAssistant, line: dict[str, Any]) -> MockConfigEntry:
-    """Set up a printfarm entry for the simulator line."""
+    """Set up a printfarm entry for the simulator line (the farm's own entry stays out)."""
     entry = MockConfigEntry(
         domain=DOMAIN, data=entry_data(line), title=line["name"], entry_id=f"{line['kind']}_entry"
     )
     entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    with patch("custom_components.printfarm.async_ensure_farm_entry"):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
     return entry
 
 

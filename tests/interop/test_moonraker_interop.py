@@ -226,6 +226,13 @@ def _shape(value: Any) -> Any:
     return type(value).__name__
 
 
+def _without_nulls(objects: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {
+        name: {field: kind for field, kind in fields.items() if kind != "NoneType"}
+        for name, fields in objects.items()
+    }
+
+
 async def _raw_shapes(port: int, api_key: str, filename: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
         client = MoonrakerClient("127.0.0.1", port, api_key=api_key, session=session)
@@ -268,7 +275,10 @@ async def test_simulator_shapes_match_real(tmp_path: Path) -> None:
         simulated = await _raw_shapes(line["port"], "k", "shape.gcode")
     finally:
         await sim.stop()
-    assert simulated["objects"] == real["objects"]
+    # A requested field the object lacks comes back null from the server's first
+    # query and is left out of its cached status later: the client reads both as
+    # "no value", so absent and null count as the same shape.
+    assert _without_nulls(simulated["objects"]) == _without_nulls(real["objects"])
     for method in ("server.info", "printer.info"):
         assert set(simulated[method]) == set(real[method]), method
     assert simulated["server.webcams.list"] == real["server.webcams.list"]
