@@ -163,16 +163,17 @@ def test_both_home_assistant_environments_carry_the_same_packages() -> None:
     """scripts/test --ha latest runs the same tests: it needs every package CI has.
 
     Only Home Assistant and its test harness differ, plus lint tools (lint runs in
-    the CI environment only); the newer release may need packages its harness no
-    longer brings.
+    the CI environment only) and the MCP package, pinned as each release's mcp_server
+    manifest pins it; the newer release may need packages its harness no longer brings.
     """
     ci, latest = _requirements("requirements.txt"), _requirements("requirements-ha-latest.txt")
-    harness = {"homeassistant", "pytest-homeassistant-custom-component"}
+    harness = {"homeassistant", "pytest-homeassistant-custom-component", "mcp"}
     lint = {"ruff", "mypy", "types-pyyaml"}
     assert {name: line for name, line in ci.items() if name not in harness | lint} == {
         name: line for name, line in latest.items() if name in ci and name not in harness
     }
     assert harness <= set(latest)
+    assert harness <= set(ci)
 
 
 def test_hacs_json() -> None:

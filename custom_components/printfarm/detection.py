@@ -77,10 +77,10 @@ class DetectionCoordinator(DataUpdateCoordinator[dict[str, PrinterDetection]]):
                 translation_domain=DOMAIN, translation_key="addon_invalid_auth"
             ) from err
         except DetectionError as err:
+            LOGGER.debug("The detection add-on did not answer: %s", err)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="addon_unreachable",
-                translation_placeholders={"error": str(err)},
             ) from err
 
     async def async_stream(self) -> None:
@@ -176,10 +176,10 @@ class DetectionHub:
         try:
             result = await call(self.client())
         except DetectionError as err:
+            LOGGER.debug("The detection add-on did not answer: %s", err)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="addon_unreachable",
-                translation_placeholders={"error": str(err)},
             ) from err
         if isinstance(result, PrinterDetection) and self.coordinator is not None:
             data = self.coordinator.data or {}

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from pathlib import Path
 import shutil
 from typing import Any
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -153,16 +151,20 @@ async def test_detection_pauses_the_printer_and_notifies(
     assert calls[0].data["data"]["image"] == "/media/local/printfarm/1.jpg"
 
 
-def local(hour: int, minute: int) -> datetime:
-    """A moment of Home Assistant's local time on a winter day."""
-    zone = dt_util.get_default_time_zone()
-    return dt_util.as_utc(datetime(2026, 1, 5, hour, minute, tzinfo=zone))
+async def make_it_local_hour(hass: HomeAssistant, hour: int) -> None:
+    """Move Home Assistant to a whole-hour time zone where it is now ``hour`` o'clock.
+
+    The clock itself keeps running: freezing or jumping it would also jump the monotonic
+    time the printer client judges staleness by, and the printer would go offline.
+    """
+    offset = (hour - dt_util.utcnow().hour + 12) % 24 - 12
+    await hass.config.async_set_time_zone(f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC")
+    assert dt_util.now().hour == hour
 
 
 async def test_chamber_light_at_night_and_for_detection(
     hass: HomeAssistant,
     printer: tuple[SimulatedPrinter, MockConfigEntry],
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     sim, entry = printer
     light = entity(hass, entry, "light", "chamber_light")
@@ -174,9 +176,7 @@ async def test_chamber_light_at_night_and_for_detection(
     )
 
     # A print that starts by day leaves the light off.
-    freezer.move_to(
-        dt_util.as_utc(datetime(2026, 1, 5, 12, 0, tzinfo=dt_util.get_default_time_zone()))
-    )
+    await make_it_local_hour(hass, 12)
     sim.job.cancel()
     await entry.runtime_data.client.wait_for_state(lambda s: s.status.value == "cancelled", 15)
     sim.job.clear()
@@ -199,9 +199,7 @@ async def test_chamber_light_at_night_and_for_detection(
     await entry.runtime_data.client.wait_for_state(lambda s: s.light_on is False, 15)
 
     # A print that starts at night turns it on.
-    freezer.move_to(
-        dt_util.as_utc(datetime(2026, 1, 5, 23, 30, tzinfo=dt_util.get_default_time_zone()))
-    )
+    await make_it_local_hour(hass, 23)
     sim.job.clear()
     sim.job.start("night.gcode")
     await entry.runtime_data.client.wait_for_state(lambda s: s.light_on is True, 15)

@@ -8,13 +8,15 @@ printer and what Assist answered.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.printfarm.const import DOMAIN
 from simulator.base import SimulatedPrinter
@@ -72,7 +74,9 @@ async def voice(hass: HomeAssistant) -> AsyncGenerator[VoiceFarm]:
     await farm.add("octoprint")
     await farm.add("prusalink", printing=False)
     await farm.status(farm.entries[1], "printing")
-    await hass.async_block_till_done()
+    # printfarm registers its sentences half a second after the last printer or name change.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
     yield farm
     await farm.stop()
 
