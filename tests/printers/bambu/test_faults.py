@@ -111,7 +111,8 @@ async def test_silent_printer_trips_the_watchdog_and_reconnects(
     sim.muted = False
     await client.wait_for_state(lambda s: s.connected, 10)
     assert isinstance(client.last_error, PrinterConnectionError)
-    assert statuses[0] is False
+    # Reports already on their way when the printer fell silent may come first.
+    assert False in statuses
     assert statuses[-1] is True
     assert sum(1 for m in sim.requests if "pushing" in m) > pushalls  # pushall on reconnect
 
