@@ -49,6 +49,7 @@ class Payloads:
     name: str
     port: int
     thumbnails: bool
+    stored: dict[str, int]
     snapshot_url: str | None
     stream_url: str | None
 
@@ -162,7 +163,7 @@ class Payloads:
             extra["thumbnail"] = f"plugin/prusaslicerthumbnails/thumbnail/{name}.jpg?1795238616"
             extra["thumbnail_src"] = "prusaslicerthumbnails"
         return extra | {
-            "date": 1795238616,
+            "date": self.stored.get(name, 1795238616),
             "display": name,
             "hash": hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest(),
             "name": name,

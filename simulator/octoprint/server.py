@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from typing import Any, ClassVar
 import uuid
 
@@ -39,7 +40,10 @@ from .payloads import (
 )
 from .printer import PrinterRoutes
 
-__all__ = ["MAXTEMP", "OctoPrintSimulator"]
+__all__ = ["DEMO_FILES", "MAXTEMP", "OctoPrintSimulator"]
+
+#: Files every simulated OctoPrint holds besides its job's.
+DEMO_FILES = ("calibration_cube.gcode", "phone_stand.gcode")
 
 
 class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
@@ -59,6 +63,10 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
         self.appkey_auto_approve: int | None = extra.get("appkey_auto_approve")
         self.appkey_rate_limit: bool = bool(extra.get("appkey_rate_limit", False))
         self.thumbnails: bool = bool(extra.get("thumbnails", True))
+        #: Local files (name -> upload time), the job's file and a few sliced parts.
+        self.stored: dict[str, int] = dict.fromkeys(DEMO_FILES, 1795238616)
+        if job.file:
+            self.stored[job.file] = 1795238616
         self.app_keys: dict[str, str] = {}  # key -> app name
         self._pending: dict[str, dict[str, Any]] = {}  # app token -> request
         self._granted: dict[str, str] = {}  # app token -> key (handed out once)
@@ -98,8 +106,10 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                 web.get("/api/settings", self._settings),
                 web.post("/api/settings", self._save_settings),
                 web.get("/api/files", self._files),
+                web.get("/api/files/{origin}", self._files),
                 web.post("/api/files/local", self._upload),
                 web.get("/api/files/{origin}/{path:.+}", self._file),
+                web.post("/api/files/{origin}/{path:.+}", self._file_command),
                 web.post("/api/login", self._login),
                 web.get("/sockjs/websocket", self._websocket),
                 web.get("/webcam/", self._webcam),
@@ -211,15 +221,39 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                 self.stream_url = classic["stream"]
         return await self._settings(request)
 
-    async def _files(self, _: web.Request) -> web.Response:
-        files = [self._file_entry(self.job.file)] if self.job.file else []
+    async def _files(self, request: web.Request) -> web.Response:
+        origin = request.match_info.get("origin", "local")
+        if origin not in ("local", "sdcard"):
+            return _error(404, "Unknown origin")
+        files = [self._file_entry(name) for name in self.stored] if origin == "local" else []
         return _json({"files": files, "free": 81563660288, "total": 270553174016})
 
     async def _file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
-        if request.match_info["origin"] != "local" or path != self.job.file:
+        if request.match_info["origin"] != "local" or path not in self.stored:
             return _error(404, "File not found")
         return _json(self._file_entry(path))
+
+    async def _file_command(self, request: web.Request) -> web.Response:
+        """``select`` (with ``print``) as OctoPrint 1.11 answers it; other commands 400."""
+        path = request.match_info["path"]
+        data = await self._body(request)
+        if data.get("command") != "select":
+            return _error(400, "command must be one of select")
+        if request.match_info["origin"] != "local" or path not in self.stored:
+            return _error(404, "The requested URL was not found on the server.")
+        phase = self.job.tick().phase
+        if phase in (Phase.HEATING, Phase.PRINTING, Phase.PAUSED):
+            return _error(409, "Printer is already printing, cannot select a new file")
+        start = data.get("print") in (True, "true", "yes", "y", "1", 1)
+        if start and not self.printer_connected:
+            return _error(409, "Printer is not operational, cannot directly start printing")
+        if start:
+            self.job.start(path)
+        else:
+            self.job.file = path
+            self._changed.set()
+        return web.Response(status=204)
 
     async def _upload(self, request: web.Request) -> web.Response:
         if not request.content_type.startswith("multipart/"):
@@ -244,6 +278,7 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
             not self.printer_connected or phase in (Phase.HEATING, Phase.PRINTING, Phase.PAUSED)
         ):
             return _error(409, "Printer is not operational or currently printing")
+        self.stored[name] = int(time.time())
         if select or start:
             self.job.file = name
         if start:
