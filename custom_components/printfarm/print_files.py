@@ -44,7 +44,7 @@ class PrintFiles:
         self._changed()
 
     async def async_refresh_quietly(self) -> None:
-        """``async_refresh()`` on connect: a printer that cannot list now just keeps the old list."""
+        """``async_refresh()`` on connect: a printer that cannot list now keeps the old list."""
         with contextlib.suppress(PrinterError):
             await self.async_refresh()
             return

@@ -18,13 +18,18 @@ from typing import Any
 from custom_components.printfarm.printers.bambu import BambuClient
 from custom_components.printfarm.printers.bambu.camera import check_jpeg, frame_length
 from custom_components.printfarm.printers.bambu.ssdp import parse_notify
+from custom_components.printfarm.printers.coerce import decode_json
 from custom_components.printfarm.printers.elegoo import ElegooClient
 from custom_components.printfarm.printers.elegoo.camera import extract_jpeg
 from custom_components.printfarm.printers.elegoo.discovery import parse_reply
 from custom_components.printfarm.printers.exceptions import PrinterError
+from custom_components.printfarm.printers.limits import MAX_FILES, MAX_PATH_LENGTH
+from custom_components.printfarm.printers.models import PrintFile
 from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from custom_components.printfarm.printers.moonraker.camera import parse_webcams
 from custom_components.printfarm.printers.moonraker.parse import (
+    parse_file_list,
+    parse_last_job,
     parse_machine_id,
     parse_metadata,
     parse_object_list,
@@ -32,6 +37,7 @@ from custom_components.printfarm.printers.moonraker.parse import (
     parse_server_info,
 )
 from custom_components.printfarm.printers.octoprint import OctoPrintClient
+from custom_components.printfarm.printers.octoprint.parse import parse_files
 from custom_components.printfarm.printers.prusalink import PrusaLinkClient
 from custom_components.printfarm.printers.prusalink.transport import PrusaLinkHttp
 
@@ -102,6 +108,21 @@ async def moonraker_reply(text: str) -> None:
     parse_metadata(result, "dir/file.gcode")
     parse_webcams(result, "http://127.0.0.1:7125/")
     parse_machine_id(result)
+    check_files(parse_file_list(result))
+    last = parse_last_job(result).filename
+    adapters.expect(last is None or check_path(last), f"unsafe last job {last!r}")
+
+
+def check_path(path: str) -> bool:
+    """A path printfarm may send back to a printer: bounded, no control characters, no ``..``."""
+    return 0 < len(path) <= MAX_PATH_LENGTH and path.isprintable() and ".." not in path.split("/")
+
+
+def check_files(files: list[PrintFile]) -> None:
+    """A parsed file list is bounded and every path in it is safe to start."""
+    adapters.expect(len(files) <= 4 * MAX_FILES, f"{len(files)} files kept")
+    for file in files:
+        adapters.expect(check_path(file.path), f"unsafe file path {file.path!r}")
 
 
 # ---------------------------------------------------------------- octoprint
@@ -127,6 +148,15 @@ async def octoprint_settings(text: str) -> None:
     """``/api/settings``, ``/api/version``, ``/api/connection``, ``/api/files/...``."""
     client = OctoPrintClient("127.0.0.1", api_key="k")
     adapters.octoprint_identity(client, text)
+
+
+async def octoprint_files(text: str) -> None:
+    """``/api/files/local?recursive=true``: folders walked, every kept path safe."""
+    try:
+        files = parse_files(decode_json(text, "files"))
+    except PrinterError:
+        return
+    check_files(files)
 
 
 # ---------------------------------------------------------------- prusalink
@@ -213,6 +243,7 @@ TARGETS: tuple[FuzzTarget, ...] = (
     FuzzTarget("octoprint.poll", _bodies("octoprint", "live_*.json"), octoprint_poll),
     FuzzTarget("octoprint.push", adapters.octoprint_push_seeds(), octoprint_push),
     FuzzTarget("octoprint.identity", _bodies("octoprint", "live_*.json"), octoprint_settings),
+    FuzzTarget("octoprint.files", _bodies("octoprint", "live_files*.json"), octoprint_files),
     FuzzTarget("prusalink.status", _bodies("prusalink", "*status*.json"), prusalink_status),
     FuzzTarget("prusalink.documents", _bodies("prusalink", "*.json"), prusalink_documents),
     FuzzTarget("prusalink.challenge", adapters.challenge_seeds(), prusalink_challenge),
