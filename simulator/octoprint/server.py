@@ -67,6 +67,8 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
         self.stored: dict[str, int] = dict.fromkeys(DEMO_FILES, 1795238616)
         if job.file:
             self.stored[job.file] = 1795238616
+        self.folders: set[str] = set()
+        self.sizes: dict[str, int] = {}  # uploaded files' sizes (demo files: 9330 bytes)
         self.app_keys: dict[str, str] = {}  # key -> app name
         self._pending: dict[str, dict[str, Any]] = {}  # app token -> request
         self._granted: dict[str, str] = {}  # app token -> key (handed out once)
@@ -225,7 +227,8 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
         origin = request.match_info.get("origin", "local")
         if origin not in ("local", "sdcard"):
             return _error(404, "Unknown origin")
-        files = [self._file_entry(name) for name in self.stored] if origin == "local" else []
+        recursive = request.query.get("recursive", "false").lower() in ("true", "yes", "1")
+        files = self._file_tree(recursive) if origin == "local" else []
         return _json({"files": files, "free": 81563660288, "total": 270553174016})
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -256,29 +259,60 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
         return web.Response(status=204)
 
     async def _upload(self, request: web.Request) -> web.Response:
+        if request.content_type == "application/x-www-form-urlencoded":
+            # a folder is made with form fields alone (no file part)
+            form = await request.post()
+            return self._upload_fields(None, {k: str(v).strip() for k, v in form.items()})
         if not request.content_type.startswith("multipart/"):
             return _error(400, "No file included")
         reader = await request.multipart()
         name: str | None = None
+        size = 0
         fields: dict[str, str] = {}
         async for part in reader:
             if not isinstance(part, BodyPartReader):
                 continue
             if part.name == "file" and part.filename:
                 name = part.filename
-                await part.read()
+                size = len(await part.read())
             elif part.name:
-                fields[part.name] = (await part.text()).strip().lower()
+                fields[part.name] = (await part.text()).strip()
+        return self._upload_fields(name, fields, size)
+
+    def _upload_fields(
+        self, name: str | None, fields: dict[str, str], size: int = 0
+    ) -> web.Response:
+        """Store an uploaded file (select, print), or make the folder ``foldername``."""
+        folder = fields.get("path", "").strip("/")
+        if name is None and fields.get("foldername"):
+            created = "/".join(p for p in (folder, fields["foldername"]) if p)
+            self.folders.add(created)
+            return _json(
+                {
+                    "done": True,
+                    "folder": {
+                        "name": created.rsplit("/", 1)[-1],
+                        "origin": "local",
+                        "path": created,
+                    },
+                },
+                201,
+            )
         if name is None:
             return _error(400, "No file included")
-        select = fields.get("select") == "true"
-        start = fields.get("print") == "true"
+        if folder:
+            if folder not in self.folders:
+                return _error(404, "Folder does not exist")
+            name = f"{folder}/{name}"
+        select = fields.get("select", "").lower() == "true"
+        start = fields.get("print", "").lower() == "true"
         phase = self.job.tick().phase
         if start and (
             not self.printer_connected or phase in (Phase.HEATING, Phase.PRINTING, Phase.PAUSED)
         ):
             return _error(409, "Printer is not operational or currently printing")
         self.stored[name] = int(time.time())
+        self.sizes[name] = size
         if select or start:
             self.job.file = name
         if start:
