@@ -209,7 +209,7 @@ class KlippyHost:
         if record is None:
             raise RpcError(400, f'Unable to open file "{filename}"')
         if self.job.phase in ACTIVE:
-            raise RpcError(400, "Print is already in progress")
+            raise RpcError(400, "SD busy")  # what Klippy's virtual_sdcard answers
         if record.total_layers:
             self.job.total_layers = record.total_layers
         self.machine.file_size = record.size

@@ -68,10 +68,12 @@ class MoonrakerClient(MoonrakerClientBase):
             await self._call("printer.print.start", {"filename": path})
         except MoonrakerRpcError as err:
             text = str(err).lower()
-            missing = any(word in text for word in _MISSING)
-            raise PrinterCommandError(
-                str(err), reason=Reason.FILE_NOT_FOUND if missing else Reason.REJECTED
-            ) from err
+            reason = Reason.REJECTED
+            if any(word in text for word in _MISSING):
+                reason = Reason.FILE_NOT_FOUND
+            elif "busy" in text or "in progress" in text:
+                reason = Reason.BUSY  # Klipper: "SD busy"
+            raise PrinterCommandError(str(err), reason=reason) from err
         return None
 
     async def _last_job_file(self) -> str | None:
