@@ -207,7 +207,7 @@ class KlippyHost:
     def _start_print(self, filename: str) -> None:
         record = self.files.get(filename)
         if record is None:
-            raise RpcError(400, f'Unable to open file "{filename}"')
+            raise RpcError(400, "Unable to open file")  # Klippy names no file
         if self.job.phase in ACTIVE:
             raise RpcError(400, "SD busy")  # what Klippy's virtual_sdcard answers
         if record.total_layers:
