@@ -14,6 +14,7 @@ from custom_components.printfarm.printers.moonraker.parse import (
     parse_last_job,
 )
 from custom_components.printfarm.printers.octoprint.parse import parse_files as octoprint_files
+from custom_components.printfarm.printers.prusalink.parse import parse_folder, parse_storages
 from tests.conftest import FIXTURES
 
 
@@ -101,3 +102,28 @@ def test_print_file_rejects_unsafe_paths() -> None:
     assert print_file("") is None
     assert print_file(["x"]) is None
     assert print_file("a/b.gcode", name="\x1b[31m") == PrintFile(path="a/b.gcode", name="b.gcode")
+
+
+def test_prusalink_storages_and_folder() -> None:
+    assert parse_storages(load("prusalink", "live_prusalink-0.8.1_storage.json")) == ["/local"]
+    assert parse_storages(load("prusalink", "pyprusalink_storage.json")) == ["/usb"]
+    folder = {
+        "type": "FOLDER",
+        "children": [
+            {
+                "name": "PHONES~1.GCO",
+                "display_name": "phone_stand.gcode",
+                "type": "PRINT_FILE",
+                "size": 754535,
+                "m_timestamp": 1698686881,
+            },
+            {"name": "FIRMWA~1.BBF", "type": "FIRMWARE"},
+            {"name": "a/../../b.gcode", "type": "PRINT_FILE"},
+            {"name": "SUB", "type": "FOLDER"},
+        ],
+    }
+    assert parse_folder(folder, "/usb") == [
+        PrintFile(
+            path="/usb/PHONES~1.GCO", name="phone_stand.gcode", size=754535, modified=1698686881.0
+        )
+    ]

@@ -26,22 +26,23 @@ from custom_components.printfarm.printers.factory import create_client
 from simulator.base import SimOptions, SimulatedPrinter
 from simulator.camera import FrameSource
 from simulator.job import ACTIVE, PrintJob
+from simulator.prusalink.payloads import short_name
 from simulator.runner import simulator_class
 from tests.lines import client_options
 
 Connect = Callable[..., Awaitable[tuple[SimulatedPrinter, PrinterClient]]]
 
 #: Kinds whose protocol lets printfarm list and start stored files.
-STARTING_KINDS = ["octoprint", "moonraker", "elegoo"]
+STARTING_KINDS = ["octoprint", "moonraker", "elegoo", "prusalink"]
 #: A file every simulator of those kinds stores besides its job's.
 DEMO = "phone_stand.gcode"
 #: Where a kind's printer keeps it (SDCP names the storage in the path).
-STORAGE = {"elegoo": "/local/"}
+STORAGE = {"elegoo": "/local/", "prusalink": "/usb/"}
 
 
 def stored(kind: str, name: str) -> str:
-    """The path of a stored file as the printer of ``kind`` lists it."""
-    return STORAGE.get(kind, "") + name
+    """The path of a stored file as the printer of ``kind`` lists it (Buddy: its 8.3 name)."""
+    return STORAGE.get(kind, "") + (short_name(name) if kind == "prusalink" else name)
 
 
 @pytest.fixture
@@ -155,7 +156,7 @@ async def test_moonraker_list_includes_uploads_newest_first(connect: Connect) ->
     assert client.state.job == "sub/new part.gcode"
 
 
-@pytest.mark.parametrize("kind", ["bambu", "prusalink"])
+@pytest.mark.parametrize("kind", ["bambu"])
 async def test_kinds_without_the_capability_refuse(connect: Connect, kind: str) -> None:
     _sim, client = await connect(kind)
     assert not client.capabilities.print_files
@@ -166,3 +167,12 @@ async def test_kinds_without_the_capability_refuse(connect: Connect, kind: str) 
         await client.start_print(DEMO)
     with pytest.raises(PrinterNotSupportedError):
         await client.reprint()
+
+
+async def test_prusa_link_pi_lists_long_names_on_its_local_storage(connect: Connect) -> None:
+    sim, client = await connect("prusalink", variant="pi")
+    files = await client.list_files()
+    assert "/local/phone_stand.gcode" in [f.path for f in files]  # the SD card is unavailable
+    await client.start_print("/local/phone_stand.gcode")
+    assert client.state.job == DEMO
+    assert sim.job.file == DEMO
