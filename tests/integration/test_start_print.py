@@ -97,16 +97,18 @@ async def test_choose_start_refuse_busy_and_print_again(
     assert sim.job.tick().phase not in ACTIVE
 
     await choose(hass, ids["print_file"], demo)
-    assert hass.states.get(ids["print_file"]).state == demo  # type: ignore[union-attr]
+    chosen = hass.states.get(ids["print_file"])
+    assert chosen is not None
+    assert chosen.state == demo
     await press(hass, ids["start_print"])
     client = entry.runtime_data.client
     assert client.state.status in (PrintStatus.PREPARING, PrintStatus.PRINTING)
     assert sim.job.file == "phone_stand.gcode"
 
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(HomeAssistantError) as busy:
         await press(hass, ids["start_print"])
-    assert err.value.translation_key == "busy"
-    assert err.value.translation_placeholders == {"name": entry.title}
+    assert busy.value.translation_key == "busy"
+    assert busy.value.translation_placeholders == {"name": entry.title}
 
     await client.stop()
     await press(hass, ids["reprint"])
