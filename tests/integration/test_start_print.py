@@ -151,3 +151,22 @@ async def test_kinds_that_cannot_start_files(hass: HomeAssistant, loaded: Loaded
         await start(hass, entry, "benchy.gcode")
     assert err.value.translation_key == "unsupported"
     assert err.value.translation_placeholders == {"name": entry.title}
+
+
+@pytest.mark.parametrize("loaded", ["moonraker"], indirect=True)
+async def test_the_list_is_read_again_after_a_reconnect(
+    hass: HomeAssistant, loaded: Loaded
+) -> None:
+    sim, entry = loaded
+    ids = entity_ids(hass, entry)
+    assert "while_away.gcode" not in await files_listed(hass, ids["print_file"])
+    client = entry.runtime_data.client
+    client.backoff.initial = 0.05
+    client.backoff.jitter = 0
+    from simulator.moonraker.files import scan_upload
+
+    sim.files["while_away.gcode"] = scan_upload("while_away.gcode", b"G28\n")  # type: ignore[attr-defined]
+    await sim.drop_connections()  # type: ignore[attr-defined]
+    await client.wait_for_state(lambda s: not s.connected, 10)
+    await client.wait_for_state(lambda s: s.connected, 10)
+    assert "while_away.gcode" in await files_listed(hass, ids["print_file"])
