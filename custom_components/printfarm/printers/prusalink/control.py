@@ -21,7 +21,7 @@ from ..engine import Ack
 from ..exceptions import PrinterCommandError, PrinterNotSupportedError, Reason
 from ..limits import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES
 from ..models import ACTIVE_STATUSES, CameraKind, PrintFile
-from .client import PrusaLinkClientBase, _thumbnail_ref
+from .client import PrusaLinkClientBase, _NotFoundError, _thumbnail_ref
 from .parse import parse_folder, parse_storages
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,7 +41,11 @@ class PrusaLinkClient(PrusaLinkClientBase):
         """The print files at the top of every available storage (``/api/v1/files``)."""
         files: list[PrintFile] = []
         for storage in parse_storages(await self._get_json("/api/v1/storage")):
-            files.extend(parse_folder(await self._get_json(_files_url(storage)), storage))
+            try:
+                folder = await self._get_json(_files_url(storage))
+            except _NotFoundError:  # a stick pulled between the two requests
+                continue
+            files.extend(parse_folder(folder, storage))
         return files
 
     async def _last_job_file(self) -> str | None:
