@@ -1,4 +1,5 @@
-"""Buttons: pause, resume, stop; emergency stop and firmware restart for Klipper."""
+"""Buttons: pause, resume, stop; start the chosen file, print the last job again, refresh
+the file list; emergency stop and firmware restart for Klipper."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import PrintfarmConfigEntry
+from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
 from .detection import DetectionEntity, PrinterLink, async_add_detection_entities
 from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
 from .farm import FarmConfigEntry, is_farm_entry
 from .farm_entities import async_add_farm_buttons
-from .helpers import printer_action
-from .printers import PrinterClient
+from .helpers import printer_action, translated
+from .printers import Reason
 
 PARALLEL_UPDATES = 1
 
@@ -32,20 +33,50 @@ PARALLEL_UPDATES = 1
 class PrintfarmButtonDescription(ButtonEntityDescription):
     """A button that runs one client command."""
 
-    press_fn: Callable[[PrinterClient], Awaitable[None]]
+    press_fn: Callable[[PrintfarmCoordinator], Awaitable[None]]
     exists_fn: ExistsFn = always
 
 
+async def _start_chosen(coordinator: PrintfarmCoordinator) -> None:
+    """Print the file chosen in the file select."""
+    path = coordinator.files.selected
+    if path is None:
+        raise translated(Reason.NO_FILE, coordinator.config_entry.title)
+    await coordinator.client.start_print(path)
+
+
 BUTTONS: tuple[PrintfarmButtonDescription, ...] = (
-    PrintfarmButtonDescription(key="pause", translation_key="pause", press_fn=lambda c: c.pause()),
     PrintfarmButtonDescription(
-        key="resume", translation_key="resume", press_fn=lambda c: c.resume()
+        key="pause", translation_key="pause", press_fn=lambda c: c.client.pause()
     ),
-    PrintfarmButtonDescription(key="stop", translation_key="stop", press_fn=lambda c: c.stop()),
+    PrintfarmButtonDescription(
+        key="resume", translation_key="resume", press_fn=lambda c: c.client.resume()
+    ),
+    PrintfarmButtonDescription(
+        key="stop", translation_key="stop", press_fn=lambda c: c.client.stop()
+    ),
+    PrintfarmButtonDescription(
+        key="start_print",
+        translation_key="start_print",
+        press_fn=_start_chosen,
+        exists_fn=lambda c, _s: c.print_files,
+    ),
+    PrintfarmButtonDescription(
+        key="reprint",
+        translation_key="reprint",
+        press_fn=lambda c: c.client.reprint(),
+        exists_fn=lambda c, _s: c.reprint,
+    ),
+    PrintfarmButtonDescription(
+        key="refresh_files",
+        translation_key="refresh_files",
+        press_fn=lambda c: c.files.async_refresh(),
+        exists_fn=lambda c, _s: c.print_files,
+    ),
     PrintfarmButtonDescription(
         key="emergency_stop",
         translation_key="emergency_stop",
-        press_fn=lambda c: c.emergency_stop(),
+        press_fn=lambda c: c.client.emergency_stop(),
         exists_fn=lambda c, _s: c.emergency_stop,
     ),
     PrintfarmButtonDescription(
@@ -53,7 +84,7 @@ BUTTONS: tuple[PrintfarmButtonDescription, ...] = (
         translation_key="firmware_restart",
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
-        press_fn=lambda c: c.firmware_restart(),
+        press_fn=lambda c: c.client.firmware_restart(),
         exists_fn=lambda c, _s: c.firmware_restart,
     ),
 )
@@ -92,7 +123,7 @@ class PrintfarmButton(PrintfarmEntity, ButtonEntity):
     @printer_action
     async def async_press(self) -> None:
         """Run the command; returns once the printer confirms it."""
-        await self.entity_description.press_fn(self.coordinator.client)
+        await self.entity_description.press_fn(self.coordinator)
 
 
 FALSE_ALARM = ButtonEntityDescription(key="false_alarm", translation_key="false_alarm")

@@ -11,6 +11,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .const import DOMAIN, LOGGER
 from .issues import async_delete_issues, async_sync_issues
+from .print_files import PrintFiles
 from .printers import PrinterAuthError, PrinterClient, PrinterError, PrinterNotice, PrinterState
 
 type PrintfarmConfigEntry = ConfigEntry[PrintfarmCoordinator]
@@ -39,6 +40,8 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
             always_update=False,
         )
         self.client = client
+        #: The printer's file list and the file chosen to print (kinds that start files).
+        self.files = PrintFiles(client, self.async_update_listeners)
         self._remove_listener: Callable[[], None] | None = None
         self._reauth_started = False
         self._was_connected = True
@@ -65,6 +68,15 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
             ) from err
         self._sync_issues(self.client.state.notices)
         self._remove_listener = self.client.add_listener(self._on_state)
+        self._read_files()
+
+    @callback
+    def _read_files(self) -> None:
+        """Read the file list in the background (on connect and after each reconnect)."""
+        if self.client.capabilities.print_files:
+            self.config_entry.async_create_background_task(
+                self.hass, self.files.async_refresh_quietly(), f"{DOMAIN} files {self.name}"
+            )
 
     async def _async_update_data(self) -> PrinterState:
         """A refresh asks the printer for its full state."""
@@ -87,6 +99,7 @@ class PrintfarmCoordinator(DataUpdateCoordinator[PrinterState]):
             self._was_connected = state.connected
             if state.connected:
                 LOGGER.info("Printer %s is back online", self.config_entry.title)
+                self._read_files()
             else:
                 LOGGER.info("Printer %s went offline", self.config_entry.title)
         if (

@@ -108,6 +108,7 @@ class PrintfarmEntity(CoordinatorEntity[PrintfarmCoordinator]):
         shown = (
             self.available,
             self.state,
+            self.capability_attributes,  # a select's options
             self.state_attributes,
             self.extra_state_attributes,
             self.assumed_state,

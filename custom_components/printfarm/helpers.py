@@ -18,7 +18,13 @@ from .printers import PrinterError, Reason
 
 #: Reasons that are the user's mistake, not the printer's.
 VALIDATION_REASONS = frozenset(
-    {Reason.INVALID_VALUE, Reason.NOT_PRINTING, Reason.NOT_PAUSED, Reason.UNSUPPORTED}
+    {
+        Reason.INVALID_VALUE,
+        Reason.NOT_PRINTING,
+        Reason.NOT_PAUSED,
+        Reason.UNSUPPORTED,
+        Reason.NO_FILE,
+    }
 )
 
 

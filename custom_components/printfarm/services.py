@@ -11,8 +11,9 @@ import voluptuous as vol
 
 from .const import CONF_KIND, DOMAIN, KIND_ADDON, KIND_FARM
 from .coordinator import PrintfarmConfigEntry
-from .helpers import translate_error
-from .printers import PrinterError
+from .helpers import translate_error, translated
+from .printers import PrinterError, Reason
+from .printers.limits import MAX_PATH_LENGTH
 
 SERVICE_SEND_GCODE = "send_gcode"
 ATTR_GCODE = "gcode"
@@ -22,6 +23,17 @@ SEND_GCODE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
         vol.Required(ATTR_GCODE): vol.All(cv.string, vol.Length(min=1, max=MAX_GCODE_LENGTH)),
+    }
+)
+
+
+SERVICE_START_PRINT = "start_print"
+ATTR_FILE = "file"
+
+START_PRINT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+        vol.Required(ATTR_FILE): vol.All(cv.string, vol.Length(min=1, max=MAX_PATH_LENGTH)),
     }
 )
 
@@ -72,9 +84,27 @@ async def _async_send_gcode(call: ServiceCall) -> None:
             raise translate_error(err, entry.title) from err
 
 
+async def _async_start_print(call: ServiceCall) -> None:
+    """Start one stored file on each chosen printer; every printer is checked first."""
+    entries = entries_for_devices(call.hass, call.data[ATTR_DEVICE_ID])
+    for entry in entries:
+        if not entry.runtime_data.client.capabilities.print_files:
+            raise translated(Reason.UNSUPPORTED, entry.title)
+    for entry in entries:
+        if not entry.runtime_data.data.connected:
+            raise translated(Reason.OFFLINE, entry.title)
+        try:
+            await entry.runtime_data.client.start_print(call.data[ATTR_FILE])
+        except PrinterError as err:
+            raise translate_error(err, entry.title) from err
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the printfarm actions."""
     hass.services.async_register(
         DOMAIN, SERVICE_SEND_GCODE, _async_send_gcode, schema=SEND_GCODE_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_START_PRINT, _async_start_print, schema=START_PRINT_SCHEMA
     )

@@ -17,6 +17,7 @@ class Commands(Messages):
     status_period: float
     video_port: int
     video_enabled: bool
+    stored: set[str]
     ignore_changes_while_printing: bool
     _video_off: asyncio.Event | None
 
@@ -31,7 +32,7 @@ class Commands(Messages):
                 filename = str(data.get("Filename", ""))
                 if job.phase in ACTIVE:
                     return 1, {}
-                if not filename.endswith(".gcode"):
+                if filename not in self.stored:
                     return 2, {}
                 self._task_id += 1
                 job.start(filename.rsplit("/", 1)[-1])
@@ -44,6 +45,8 @@ class Commands(Messages):
             elif cmd == 131:
                 await self._transient(RESUMING, job.phase is Phase.PAUSED)
                 job.resume()
+            elif cmd == 258:
+                return self._file_list(str(data.get("Url", "")))
             elif cmd == 386:
                 return 0, self._video(enable=bool(data.get("Enable")))
             elif cmd == 403:
@@ -55,6 +58,22 @@ class Commands(Messages):
         except JobError:
             return 1, {}
         return 0, {}
+
+    def _file_list(self, url: str) -> tuple[int, dict[str, Any]]:
+        """Cmd 258: the entries right under ``url`` (type 1 a file, 0 a folder), as SDCP v3."""
+        folder = url.rstrip("/") + "/"
+        if folder not in ("/local/", "/usb/"):
+            return 1, {}
+        entries: dict[str, int] = {}
+        for path in sorted(self.stored):
+            if path.startswith(folder):
+                head, sep, _rest = path[len(folder) :].partition("/")
+                entries[folder + head] = 0 if sep else 1
+        listing = [
+            {"name": name, "usedSize": 0, "totalSize": 0, "storageType": 0, "type": kind}
+            for name, kind in entries.items()
+        ]
+        return 0, {"FileList": listing}
 
     async def _transient(self, code: int, applies: bool) -> None:
         if applies:

@@ -56,6 +56,10 @@ class _Conn:
     frozen: bool = False
 
 
+#: Files every simulated Centauri Carbon stores besides its job's.
+DEMO_FILES = ("calibration_cube.gcode", "phone_stand.gcode")
+
+
 class ElegooSimulator(Commands, SimulatedPrinter):
     """Centauri Carbon (SDCP v3) on 127.0.0.1: websocket, MJPEG and UDP discovery."""
 
@@ -95,6 +99,10 @@ class ElegooSimulator(Commands, SimulatedPrinter):
         self._changed: asyncio.Condition | None = None
         self._stopping = False
         self._task_id = 0
+        #: Files on the printer's storage, by their full path (``/local/...``).
+        self.stored: set[str] = {f"/local/{name}" for name in DEMO_FILES}
+        if job.file:
+            self.stored.add(f"/local/{job.file}")
         job.add_listener(self._job_changed)
 
     # ------------------------------------------------------------ lifecycle

@@ -185,17 +185,17 @@ def _add_thumbnail(sim: SimFile, folder: str, stem: str, thumb: tuple[int, int, 
 async def read_upload(request: web.Request) -> tuple[str, bytes] | None:
     """(path, data) of a ``/server/files/upload`` multipart body; None when it is not one."""
     reader = await request.multipart()
-    path = ""
+    name = folder = ""
     data = b""
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue
         if part.name == "file":
-            path = part.filename or "upload.gcode"
+            name = part.filename or "upload.gcode"
             data = await part.read()
-        elif part.name == "path":
+        elif part.name == "path":  # the folder under the root, before or after the file
             folder = (await part.text()).strip("/")
-            path = f"{folder}/{path}" if folder and path else path
+    path = f"{folder}/{name}" if folder and name else name
     if not path or ".." in path.split("/"):
         return None
     return path, data

@@ -9,7 +9,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..job import ACTIVE, JobError, PrintJob
+from ..job import ACTIVE, JobError, Phase, PrintJob
 from .files import SimFile
 from .objects import GENERIC_FANS, MachineState, object_names, select
 
@@ -42,6 +42,7 @@ class KlippyHost:
     job: PrintJob
     machine: MachineState
     files: dict[str, SimFile]
+    history: list[dict[str, Any]]
     gcode_log: list[str]
     hostname: str
     restart_delay: float
@@ -89,6 +90,10 @@ class KlippyHost:
             }
         if method == "server.webcams.list":
             return {"webcams": [self._webcam_entry()]}
+        if method == "server.files.list":
+            return self._file_list(str(params.get("root", "gcodes")))
+        if method == "server.history.list":
+            return self._history_list(params)
         if method == "server.files.metadata":
             record = self.files.get(str(params.get("filename", "")))
             if record is None:
@@ -202,13 +207,59 @@ class KlippyHost:
     def _start_print(self, filename: str) -> None:
         record = self.files.get(filename)
         if record is None:
-            raise RpcError(400, f'Unable to open file "{filename}"')
+            raise RpcError(400, "Unable to open file")  # Klippy names no file
         if self.job.phase in ACTIVE:
-            raise RpcError(400, "Print is already in progress")
+            raise RpcError(400, "SD busy")  # what Klippy's virtual_sdcard answers
         if record.total_layers:
             self.job.total_layers = record.total_layers
         self.machine.file_size = record.size
         self.job.start(filename)
+        self.record_job(filename)
+
+    def record_job(self, filename: str) -> None:
+        """A job started: its ``server.history`` entry, newest first."""
+        record = self.files.get(filename)
+        self.history.insert(
+            0,
+            {
+                "job_id": f"{len(self.history) + 1:06X}",
+                "user": "_API_KEY_USER_",
+                "filename": filename,
+                "start_time": time.time(),
+                "metadata": record.metadata() if record else {},
+                "auxiliary_data": [],
+            },
+        )
+
+    def _file_list(self, root: str) -> list[dict[str, Any]]:
+        """``server.files.list``: every file of the root, as Moonraker 0.9+ lists them."""
+        if root != "gcodes":
+            raise RpcError(400, f"Invalid root path ({root})")
+        return [
+            {"path": f.path, "modified": f.modified, "size": f.size, "permissions": "rw"}
+            for f in self.files.values()
+        ]
+
+    def _history_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``server.history.list``: newest first (``order`` asc reverses), ``limit`` jobs."""
+        jobs = [dict(job) for job in self.history]
+        if jobs:  # the newest entry follows the running job
+            newest = jobs[0]
+            status = {
+                Phase.FINISHED: "completed",
+                Phase.CANCELLED: "cancelled",
+                Phase.ERROR: "error",
+            }.get(self.job.phase, "in_progress")
+            newest["status"] = status if self.job.file == newest["filename"] else "completed"
+        for job in jobs:
+            job.setdefault("status", "completed")
+            job["exists"] = job["filename"] in self.files
+        if params.get("order") == "asc":
+            jobs.reverse()
+        limit = params.get("limit", 50)
+        if isinstance(limit, int) and limit > 0:
+            jobs = jobs[:limit]
+        return {"count": len(self.history), "jobs": jobs}
 
     def _run_script(self, script: str) -> None:
         for raw in script.splitlines():

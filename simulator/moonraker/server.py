@@ -33,6 +33,8 @@ from .objects import MachineState, build_objects, diff, select
 _LOGGER = logging.getLogger(__name__)
 
 PUSH_INTERVAL = 0.25
+#: Sliced files every simulated Moonraker holds besides its job's.
+DEMO_FILES = ("calibration_cube.gcode", "phone_stand.gcode")
 #: JSON-RPC methods also served over HTTP, at /<method with dots as slashes>.
 HTTP_GETS = (
     "server.info",
@@ -41,6 +43,8 @@ HTTP_GETS = (
     "machine.system_info",
     "server.files.metadata",
     "server.files.thumbnails",
+    "server.files.list",
+    "server.history.list",
     "printer.objects.list",
 )
 HTTP_POSTS = (
@@ -84,8 +88,12 @@ class MoonrakerSimulator(KlippyHost, SimulatedPrinter):
             job_duration_s=job.duration_s,
         )
         self.files: dict[str, SimFile] = {}
+        self.history: list[dict[str, Any]] = []
+        for demo in DEMO_FILES:
+            self.files[demo] = demo_file(demo, 1200.0, 60)
         if job.file:
             self._add_demo(job.file)
+            self.record_job(job.file)
         self.gcode_log: list[str] = []
         self._conns: set[_Conn] = set()
         self._ids = itertools.count(140265417366544)

@@ -49,6 +49,9 @@ class Payloads:
     name: str
     port: int
     thumbnails: bool
+    stored: dict[str, int]
+    folders: set[str]
+    sizes: dict[str, int]
     snapshot_url: str | None
     stream_url: str | None
 
@@ -113,8 +116,8 @@ class Payloads:
             "filament": None,
             "file": {
                 "date": 1795238616 if name else None,
-                "display": name,
-                "name": name,
+                "display": name.rsplit("/", 1)[-1] if name else None,
+                "name": name.rsplit("/", 1)[-1] if name else None,
                 "origin": "local" if name else None,
                 "path": name,
                 "size": size,
@@ -162,21 +165,48 @@ class Payloads:
             extra["thumbnail"] = f"plugin/prusaslicerthumbnails/thumbnail/{name}.jpg?1795238616"
             extra["thumbnail_src"] = "prusaslicerthumbnails"
         return extra | {
-            "date": 1795238616,
-            "display": name,
+            "date": self.stored.get(name, 1795238616),
+            "display": name.rsplit("/", 1)[-1],
             "hash": hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest(),
-            "name": name,
+            "name": name.rsplit("/", 1)[-1],
             "origin": "local",
             "path": name,
             "refs": {
                 "download": f"{base}/downloads/files/local/{name}",
                 "resource": f"{base}/api/files/local/{name}",
             },
-            "size": 9330,
+            "size": self.sizes.get(name, 9330),
             "type": "machinecode",
             "typePath": ["machinecode", "gcode"],
             "user": self.admin,
         }
+
+    def _file_tree(self, recursive: bool) -> list[dict[str, Any]]:
+        """``files`` of ``/api/files/local``: top-level entries, folders with ``children``."""
+        base = f"http://{self.options.host}:{self.port}"
+
+        def folder(path: str) -> dict[str, Any]:
+            entry: dict[str, Any] = {
+                "display": path.rsplit("/", 1)[-1],
+                "name": path.rsplit("/", 1)[-1],
+                "origin": "local",
+                "path": path,
+                "refs": {"resource": f"{base}/api/files/local/{path}"},
+                "type": "folder",
+                "typePath": ["folder"],
+            }
+            if recursive:
+                entry["children"] = listing(path + "/")
+            return entry
+
+        def listing(prefix: str) -> list[dict[str, Any]]:
+            def here(path: str) -> bool:
+                return path.startswith(prefix) and "/" not in path[len(prefix) :]
+
+            folders = [folder(sub) for sub in sorted(self.folders) if here(sub)]
+            return folders + [self._file_entry(name) for name in self.stored if here(name)]
+
+        return listing("")
 
     def _settings_body(self) -> dict[str, Any]:
         # the snapshot URL points at the host's own loopback, the stream URL is relative:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from typing import Any, ClassVar
 import uuid
 
@@ -39,7 +40,10 @@ from .payloads import (
 )
 from .printer import PrinterRoutes
 
-__all__ = ["MAXTEMP", "OctoPrintSimulator"]
+__all__ = ["DEMO_FILES", "MAXTEMP", "OctoPrintSimulator"]
+
+#: Files every simulated OctoPrint holds besides its job's.
+DEMO_FILES = ("calibration_cube.gcode", "phone_stand.gcode")
 
 
 class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
@@ -59,6 +63,12 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
         self.appkey_auto_approve: int | None = extra.get("appkey_auto_approve")
         self.appkey_rate_limit: bool = bool(extra.get("appkey_rate_limit", False))
         self.thumbnails: bool = bool(extra.get("thumbnails", True))
+        #: Local files (name -> upload time), the job's file and a few sliced parts.
+        self.stored: dict[str, int] = dict.fromkeys(DEMO_FILES, 1795238616)
+        if job.file:
+            self.stored[job.file] = 1795238616
+        self.folders: set[str] = set()
+        self.sizes: dict[str, int] = {}  # uploaded files' sizes (demo files: 9330 bytes)
         self.app_keys: dict[str, str] = {}  # key -> app name
         self._pending: dict[str, dict[str, Any]] = {}  # app token -> request
         self._granted: dict[str, str] = {}  # app token -> key (handed out once)
@@ -98,8 +108,10 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                 web.get("/api/settings", self._settings),
                 web.post("/api/settings", self._save_settings),
                 web.get("/api/files", self._files),
+                web.get("/api/files/{origin}", self._files),
                 web.post("/api/files/local", self._upload),
                 web.get("/api/files/{origin}/{path:.+}", self._file),
+                web.post("/api/files/{origin}/{path:.+}", self._file_command),
                 web.post("/api/login", self._login),
                 web.get("/sockjs/websocket", self._websocket),
                 web.get("/webcam/", self._webcam),
@@ -211,39 +223,96 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                 self.stream_url = classic["stream"]
         return await self._settings(request)
 
-    async def _files(self, _: web.Request) -> web.Response:
-        files = [self._file_entry(self.job.file)] if self.job.file else []
+    async def _files(self, request: web.Request) -> web.Response:
+        origin = request.match_info.get("origin", "local")
+        if origin not in ("local", "sdcard"):
+            return _error(404, "Unknown origin")
+        recursive = request.query.get("recursive", "false").lower() in ("true", "yes", "1")
+        files = self._file_tree(recursive) if origin == "local" else []
         return _json({"files": files, "free": 81563660288, "total": 270553174016})
 
     async def _file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
-        if request.match_info["origin"] != "local" or path != self.job.file:
+        if request.match_info["origin"] != "local" or path not in self.stored:
             return _error(404, "File not found")
         return _json(self._file_entry(path))
 
+    async def _file_command(self, request: web.Request) -> web.Response:
+        """``select`` (with ``print``) as OctoPrint 1.11 answers it; other commands 400."""
+        path = request.match_info["path"]
+        data = await self._body(request)
+        if data.get("command") != "select":
+            return _error(400, "command must be one of select")
+        if request.match_info["origin"] != "local" or path not in self.stored:
+            return _error(404, "The requested URL was not found on the server.")
+        phase = self.job.tick().phase
+        if phase in (Phase.HEATING, Phase.PRINTING, Phase.PAUSED):
+            return _error(409, "Printer is already printing, cannot select a new file")
+        start = data.get("print") in (True, "true", "yes", "y", "1", 1)
+        if start and not self.printer_connected:
+            return _error(409, "Printer is not operational, cannot directly start printing")
+        if start:
+            self.job.start(path)
+        else:
+            self.job.file = path
+            self._changed.set()
+        return web.Response(status=204)
+
     async def _upload(self, request: web.Request) -> web.Response:
+        if request.content_type == "application/x-www-form-urlencoded":
+            # a folder is made with form fields alone (no file part)
+            form = await request.post()
+            return self._upload_fields(None, {k: str(v).strip() for k, v in form.items()})
         if not request.content_type.startswith("multipart/"):
             return _error(400, "No file included")
         reader = await request.multipart()
         name: str | None = None
+        size = 0
         fields: dict[str, str] = {}
         async for part in reader:
             if not isinstance(part, BodyPartReader):
                 continue
             if part.name == "file" and part.filename:
                 name = part.filename
-                await part.read()
+                size = len(await part.read())
             elif part.name:
-                fields[part.name] = (await part.text()).strip().lower()
+                fields[part.name] = (await part.text()).strip()
+        return self._upload_fields(name, fields, size)
+
+    def _upload_fields(
+        self, name: str | None, fields: dict[str, str], size: int = 0
+    ) -> web.Response:
+        """Store an uploaded file (select, print), or make the folder ``foldername``."""
+        folder = fields.get("path", "").strip("/")
+        if name is None and fields.get("foldername"):
+            created = "/".join(p for p in (folder, fields["foldername"]) if p)
+            self.folders.add(created)
+            return _json(
+                {
+                    "done": True,
+                    "folder": {
+                        "name": created.rsplit("/", 1)[-1],
+                        "origin": "local",
+                        "path": created,
+                    },
+                },
+                201,
+            )
         if name is None:
             return _error(400, "No file included")
-        select = fields.get("select") == "true"
-        start = fields.get("print") == "true"
+        if folder:
+            if folder not in self.folders:
+                return _error(404, "Folder does not exist")
+            name = f"{folder}/{name}"
+        select = fields.get("select", "").lower() == "true"
+        start = fields.get("print", "").lower() == "true"
         phase = self.job.tick().phase
         if start and (
             not self.printer_connected or phase in (Phase.HEATING, Phase.PRINTING, Phase.PAUSED)
         ):
             return _error(409, "Printer is not operational or currently printing")
+        self.stored[name] = int(time.time())
+        self.sizes[name] = size
         if select or start:
             self.job.file = name
         if start:

@@ -37,6 +37,10 @@ PI_SERVER_VERSION = "0.8.1"
 PI_STORAGE = "PrusaLink gcodes"
 
 
+#: Files every simulated PrusaLink printer stores besides its job's.
+DEMO_FILES = ("calibration_cube.gcode", "phone_stand.gcode")
+
+
 @dataclass(slots=True, kw_only=True)
 class Identity:
     """Fixed facts of one simulated printer."""
@@ -250,3 +254,66 @@ def tiny_png(rgb: tuple[int, int, int] = (250, 104, 0), size: int = 16) -> bytes
         + chunk(b"IDAT", zlib.compress(row * size))
         + chunk(b"IEND", b"")
     )
+
+
+def storage_path(identity: Identity) -> str:
+    """The storage files are listed and started under: Buddy's USB stick, Prusa-Link's gcodes."""
+    return "/usb" if identity.variant == "buddy" else "/local"
+
+
+def storage_list(identity: Identity) -> dict[str, Any]:
+    """``/api/v1/storage``: Buddy one USB stick; Prusa-Link its gcodes folder and no SD card."""
+    if identity.variant == "buddy":
+        usb = {
+            "name": "usb",
+            "type": "USB",
+            "path": "/usb/",
+            "read_only": False,
+            "available": True,
+            "free_space": 14_123_456_789,
+            "total_space": 16_000_000_000,
+        }
+        return {"storage_list": [usb]}
+    local = {
+        "type": "LOCAL",
+        "path": "/local",
+        "available": True,
+        "free_space": 82_887_024_640,
+        "total_space": 270_553_174_016,
+        "read_only": False,
+        "name": "gcodes",
+        "print_files": 0,
+        "system_files": 0,
+    }
+    return {"storage_list": [local, {"type": "SDCARD", "path": "/sdcard", "available": False}]}
+
+
+def listed_name(identity: Identity, file: str) -> str:
+    """A file's ``name`` in a folder listing: the 8.3 name on Buddy, the file name on Prusa-Link."""
+    return short_name(file) if identity.variant == "buddy" else file
+
+
+def folder(identity: Identity, files: list[str]) -> dict[str, Any]:
+    """``/api/v1/files/<storage>``: the folder and its print files (no nested children)."""
+    children = [
+        {
+            "name": listed_name(identity, file),
+            "display_name": file,
+            "read_only": False,
+            "type": "PRINT_FILE",
+            "m_timestamp": 1698686881 + index,
+            "size": 754535 + 1000 * index,
+            "refs": {
+                "download": f"/api/v1/files{storage_path(identity)}/{listed_name(identity, file)}"
+            },
+        }
+        for index, file in enumerate(files)
+    ]
+    name = "usb" if identity.variant == "buddy" else "local"
+    return {
+        "name": name,
+        "read_only": False,
+        "type": "FOLDER",
+        "m_timestamp": 1698686881,
+        "children": children,
+    }

@@ -97,6 +97,8 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         self._pending: set[asyncio.TimerHandle] = set()
         self.thumbnail_png = payloads.tiny_png()
         self.job_id = 1 if job.phase is not Phase.IDLE else 0
+        #: Print files on the storage (long names; Buddy lists them by 8.3 name as well).
+        self.stored: list[str] = [*payloads.DEMO_FILES, *([job.file] if job.file else [])]
         self._attention: str | None = None
         self._last_phase = job.phase
         job.add_listener(self._on_job_change)
@@ -238,6 +240,10 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         app.router.add_get("/api/v1/job", self._v1(self._job))
         app.router.add_put("/api/v1/job/{id}/{command}", self._v1(self._command))
         app.router.add_delete("/api/v1/job/{id}", self._v1(self._stop))
+        app.router.add_get("/api/v1/storage", self._v1(self._storages))
+        app.router.add_get("/api/v1/files/{storage}", self._v1(self._folder))
+        app.router.add_get("/api/v1/files/{storage}/", self._v1(self._folder))
+        app.router.add_post("/api/v1/files/{storage}/{name}", self._v1(self._start_file))
         app.router.add_get("/api/v1/cameras", self._v1(self._cameras))
         app.router.add_get("/api/v1/cameras/snap", self._v1(self._snap))
         app.router.add_get("/api/v1/cameras/{camera}/snap", self._v1(self._snap))
@@ -279,6 +285,30 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
             return web.Response(status=204)
         size = 754535 + 1000 * self.job_id
         return self._json(payloads.job(self.identity, snap, self.job_id, self._attention, size))
+
+    async def _storages(self, request: web.Request) -> web.Response:
+        return self._json(payloads.storage_list(self.identity))
+
+    def _storage_ok(self, request: web.Request) -> bool:
+        return "/" + request.match_info["storage"] == payloads.storage_path(self.identity)
+
+    async def _folder(self, request: web.Request) -> web.Response:
+        if not self._storage_ok(request):
+            return self._error(request, 404, "Not Found", "Not Found")
+        return self._json(payloads.folder(self.identity, self.stored))
+
+    async def _start_file(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/files/<storage>/<name>``: start the file unless a job runs."""
+        name = request.match_info["name"]
+        file = next(
+            (f for f in self.stored if payloads.listed_name(self.identity, f) == name), None
+        )
+        if not self._storage_ok(request) or file is None:
+            return self._answer(request, 404, "Not Found", "File not found.")
+        if self.job.tick().phase in ACTIVE:
+            return self._answer(request, 409, "Conflict", "Printer is busy.")
+        self._apply(lambda: self.job.start(file))
+        return self._answer(request, 204)
 
     def _job_matches(self, request: web.Request) -> bool:
         snap = self.job.tick()

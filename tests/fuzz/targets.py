@@ -18,13 +18,21 @@ from typing import Any
 from custom_components.printfarm.printers.bambu import BambuClient
 from custom_components.printfarm.printers.bambu.camera import check_jpeg, frame_length
 from custom_components.printfarm.printers.bambu.ssdp import parse_notify
+from custom_components.printfarm.printers.coerce import decode_json
 from custom_components.printfarm.printers.elegoo import ElegooClient
 from custom_components.printfarm.printers.elegoo.camera import extract_jpeg
 from custom_components.printfarm.printers.elegoo.discovery import parse_reply
+from custom_components.printfarm.printers.elegoo.parse import (
+    parse_file_list as elegoo_file_list,
+)
 from custom_components.printfarm.printers.exceptions import PrinterError
+from custom_components.printfarm.printers.limits import MAX_FILES, MAX_PATH_LENGTH
+from custom_components.printfarm.printers.models import PrintFile
 from custom_components.printfarm.printers.moonraker import MoonrakerClient
 from custom_components.printfarm.printers.moonraker.camera import parse_webcams
 from custom_components.printfarm.printers.moonraker.parse import (
+    parse_file_list,
+    parse_last_job,
     parse_machine_id,
     parse_metadata,
     parse_object_list,
@@ -32,7 +40,9 @@ from custom_components.printfarm.printers.moonraker.parse import (
     parse_server_info,
 )
 from custom_components.printfarm.printers.octoprint import OctoPrintClient
+from custom_components.printfarm.printers.octoprint.parse import parse_files
 from custom_components.printfarm.printers.prusalink import PrusaLinkClient
+from custom_components.printfarm.printers.prusalink.parse import parse_folder, parse_storages
 from custom_components.printfarm.printers.prusalink.transport import PrusaLinkHttp
 
 from . import adapters
@@ -102,6 +112,21 @@ async def moonraker_reply(text: str) -> None:
     parse_metadata(result, "dir/file.gcode")
     parse_webcams(result, "http://127.0.0.1:7125/")
     parse_machine_id(result)
+    check_files(parse_file_list(result))
+    last = parse_last_job(result).filename
+    adapters.expect(last is None or check_path(last), f"unsafe last job {last!r}")
+
+
+def check_path(path: str) -> bool:
+    """A path printfarm may send back to a printer: bounded, no control characters, no ``..``."""
+    return 0 < len(path) <= MAX_PATH_LENGTH and path.isprintable() and ".." not in path.split("/")
+
+
+def check_files(files: list[PrintFile]) -> None:
+    """A parsed file list is bounded and every path in it is safe to start."""
+    adapters.expect(len(files) <= 4 * MAX_FILES, f"{len(files)} files kept")
+    for file in files:
+        adapters.expect(check_path(file.path), f"unsafe file path {file.path!r}")
 
 
 # ---------------------------------------------------------------- octoprint
@@ -129,6 +154,15 @@ async def octoprint_settings(text: str) -> None:
     adapters.octoprint_identity(client, text)
 
 
+async def octoprint_files(text: str) -> None:
+    """``/api/files/local?recursive=true``: folders walked, every kept path safe."""
+    try:
+        files = parse_files(decode_json(text, "files"))
+    except PrinterError:
+        return
+    check_files(files)
+
+
 # ---------------------------------------------------------------- prusalink
 
 
@@ -145,6 +179,18 @@ async def prusalink_documents(text: str) -> None:
     adapters.prusalink_documents(text.encode("utf-8", "surrogatepass"))
 
 
+async def prusalink_files(text: str) -> None:
+    """``/api/v1/storage`` and a folder of ``/api/v1/files``: every kept path safe."""
+    try:
+        document = decode_json(text, "files")
+    except PrinterError:
+        return
+    data = document if isinstance(document, dict) else {}
+    for storage in parse_storages(data):
+        adapters.expect(check_path(storage), f"unsafe storage {storage!r}")
+    check_files(parse_folder(data, "/usb"))
+
+
 async def prusalink_challenge(text: str) -> None:
     """A ``WWW-Authenticate`` header answered by the digest flow."""
     await adapters.prusalink_challenge(PrusaLinkHttp, text)
@@ -159,6 +205,17 @@ async def elegoo_message(text: str) -> None:
     adapters.elegoo_message(client, text)
     adapters.elegoo_message(client, adapters.ELEGOO_GOOD)
     adapters.expect(client.state.nozzle_temp == adapters.GOOD_NOZZLE, "good status not applied")
+
+
+async def elegoo_files(text: str) -> None:
+    """A Cmd 258 answer's ``Data``: files under the storage only, every kept path safe."""
+    try:
+        document = decode_json(text, "files")
+    except PrinterError:
+        return
+    files = elegoo_file_list(document, "/local")
+    check_files(files)
+    adapters.expect(all(f.path.startswith("/local/") for f in files), "file outside storage")
 
 
 async def elegoo_discovery(text: str) -> None:
@@ -207,16 +264,49 @@ def _ssdp_seeds() -> list[Any]:
     ]
 
 
+#: A Buddy folder listing (shape of Prusa-Link-Web's OpenAPI ``FolderInfo``).
+PRUSA_FOLDER = {
+    "name": "usb",
+    "read_only": False,
+    "type": "FOLDER",
+    "m_timestamp": 1698686881,
+    "children": [
+        {
+            "name": "PHONES~1.GCO",
+            "display_name": "phone_stand.gcode",
+            "read_only": False,
+            "type": "PRINT_FILE",
+            "m_timestamp": 1698686881,
+            "size": 754535,
+            "refs": {"download": "/api/v1/files/usb/PHONES~1.GCO"},
+        },
+        {"name": "FOLDER", "type": "FOLDER", "read_only": False, "m_timestamp": 1},
+    ],
+}
+#: A Cmd 258 answer's ``Data`` (SDCP v3 shape).
+ELEGOO_FILES = {
+    "Ack": 0,
+    "FileList": [
+        {"name": "/local/cube.gcode", "usedSize": 0, "totalSize": 0, "storageType": 0, "type": 1},
+        {"name": "/local/parts", "usedSize": 0, "totalSize": 0, "storageType": 0, "type": 0},
+    ],
+}
+
 TARGETS: tuple[FuzzTarget, ...] = (
     FuzzTarget("moonraker.frame", _moonraker_seeds(), moonraker_frame),
     FuzzTarget("moonraker.reply", _moonraker_reply_seeds(), moonraker_reply),
     FuzzTarget("octoprint.poll", _bodies("octoprint", "live_*.json"), octoprint_poll),
     FuzzTarget("octoprint.push", adapters.octoprint_push_seeds(), octoprint_push),
     FuzzTarget("octoprint.identity", _bodies("octoprint", "live_*.json"), octoprint_settings),
+    FuzzTarget("octoprint.files", _bodies("octoprint", "live_files*.json"), octoprint_files),
     FuzzTarget("prusalink.status", _bodies("prusalink", "*status*.json"), prusalink_status),
     FuzzTarget("prusalink.documents", _bodies("prusalink", "*.json"), prusalink_documents),
     FuzzTarget("prusalink.challenge", adapters.challenge_seeds(), prusalink_challenge),
+    FuzzTarget(
+        "prusalink.files", [*_bodies("prusalink", "*storage*.json"), PRUSA_FOLDER], prusalink_files
+    ),
     FuzzTarget("elegoo.message", _bodies("elegoo", "*.json"), elegoo_message),
+    FuzzTarget("elegoo.files", [ELEGOO_FILES], elegoo_files),
     FuzzTarget("elegoo.discovery", [_load("elegoo", "discovery_reply.json")], elegoo_discovery),
     FuzzTarget("elegoo.video", [_load("elegoo", "response_video_enabled.json")], elegoo_video),
     FuzzTarget(

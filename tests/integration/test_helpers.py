@@ -59,6 +59,7 @@ def test_no_message_carries_text_from_the_client_library() -> None:
         (PrinterCommandError("idle", reason=Reason.NOT_PRINTING), ServiceValidationError, None),
         (PrinterCommandError("printing", reason=Reason.NOT_PAUSED), ServiceValidationError, None),
         (PrinterCommandError("hot", reason=Reason.INVALID_VALUE), ServiceValidationError, None),
+        (PrinterCommandError("none", reason=Reason.NO_FILE), ServiceValidationError, "no_file"),
         # ... the printer's refusals are not.
         (PrinterCommandError("x", reason=Reason.CONTROL_UNAVAILABLE), HomeAssistantError, None),
         (PrinterCommandError("moved on", reason=Reason.JOB_CHANGED), HomeAssistantError, None),
@@ -83,4 +84,5 @@ def test_validation_reasons_are_the_users_mistakes() -> None:
         Reason.NOT_PRINTING,
         Reason.NOT_PAUSED,
         Reason.UNSUPPORTED,
+        Reason.NO_FILE,
     } == VALIDATION_REASONS

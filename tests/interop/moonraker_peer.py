@@ -345,9 +345,11 @@ def gcode_file(lines: int, *, layers: int = 10, bad_move_at: float | None = None
     return "\n".join(out) + "\n"
 
 
-def upload_form(name: str, content: str) -> aiohttp.FormData:
-    """Multipart body for ``POST /server/files/upload``."""
+def upload_form(name: str, content: str, folder: str = "") -> aiohttp.FormData:
+    """Multipart body for ``POST /server/files/upload`` (into ``folder`` of gcodes when given)."""
     form = aiohttp.FormData()
+    if folder:
+        form.add_field("path", folder)
     form.add_field("file", content.encode(), filename=name, content_type="text/plain")
     return form
 

@@ -115,19 +115,42 @@ class Peer(ABC):
         assert status == 204, body
 
     async def upload(
-        self, session: aiohttp.ClientSession, name: str, data: bytes, *, start: bool
+        self,
+        session: aiohttp.ClientSession,
+        name: str,
+        data: bytes,
+        *,
+        start: bool,
+        folder: str = "",
     ) -> None:
-        """``POST /api/files/local`` with select (and print)."""
+        """``POST /api/files/local`` with select (and print), into ``folder`` when given."""
         form = aiohttp.FormData()
         form.add_field("file", data, filename=name, content_type="application/octet-stream")
         form.add_field("select", "true")
         form.add_field("print", "true" if start else "false")
+        if folder:
+            form.add_field("path", folder)
         async with session.post(
             f"http://{self.host}:{self.port}/api/files/local",
             data=form,
             headers={"X-Api-Key": self.admin_key},
         ) as resp:
             assert resp.status == 201, await resp.text()
+
+    async def admin_form(
+        self, session: aiohttp.ClientSession, fields: dict[str, str]
+    ) -> tuple[int, Any]:
+        """``POST /api/files/local`` with form fields only (``foldername`` makes a folder)."""
+        form = aiohttp.FormData()
+        for key, value in fields.items():
+            form.add_field(key, value)
+        async with session.post(
+            f"http://{self.host}:{self.port}/api/files/local",
+            data=form,
+            headers={"X-Api-Key": self.admin_key},
+        ) as resp:
+            text = await resp.text()
+            return resp.status, json.loads(text) if text.strip() else None
 
     async def approve_pending(self, session: aiohttp.ClientSession, app: str) -> int:
         """Approve every pending app-key request of ``app`` as the admin; returns how many."""

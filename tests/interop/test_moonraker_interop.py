@@ -43,6 +43,8 @@ pytestmark = pytest.mark.interop
 #: Long enough that pause lands mid-print on the real batch-mode host (~11k lines/s).
 FIRST_JOB_LINES = 60_000
 SHORT_JOB_LINES = 3_000
+#: Long enough to still print while the busy refusals are checked (~20 s on the real host).
+LONG_JOB_LINES = 250_000
 STEP_TIMEOUT = 30.0
 
 
@@ -81,10 +83,12 @@ async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         await sim.stop()
 
 
-async def _upload(session: aiohttp.ClientSession, target: Target, name: str, text: str) -> None:
+async def _upload(
+    session: aiohttp.ClientSession, target: Target, name: str, text: str, folder: str = ""
+) -> None:
     async with session.post(
         target.base_url + "server/files/upload",
-        data=upload_form(name, text),
+        data=upload_form(name, text, folder),
         headers={"X-Api-Key": target.api_key},
     ) as resp:
         assert resp.status == 201, await resp.text()
@@ -108,6 +112,51 @@ async def test_full_cycle(target: Target) -> None:
         await client.connect()
         try:
             await _scenario(client, target)
+        finally:
+            await client.close()
+
+
+async def test_files_start_and_reprint(target: Target) -> None:
+    """List the gcodes root (folders included), start, refuse while busy, reprint from the
+    history, refuse a file that is not there."""
+    async with aiohttp.ClientSession() as session:
+        long_job = gcode_file(LONG_JOB_LINES)
+        await _upload(session, target, "long.gcode", long_job)
+        await _upload(session, target, "nested.gcode", gcode_file(SHORT_JOB_LINES), "sub")
+        client = MoonrakerClient("127.0.0.1", target.port, api_key=target.api_key, session=session)
+        await client.connect()
+        try:
+            assert client.capabilities.print_files
+            assert client.capabilities.reprint  # the [history] component is loaded
+            files = {f.path: f for f in await client.list_files()}
+            assert files["long.gcode"].size == len(long_job.encode())
+            assert files["long.gcode"].modified is not None
+            assert files["sub/nested.gcode"].name == "nested.gcode"
+
+            await client.start_print("long.gcode")
+            assert _status(client) is PrintStatus.PRINTING
+            assert client.state.job == "long.gcode"
+            with pytest.raises(PrinterCommandError) as err:
+                await client.start_print("sub/nested.gcode")
+            assert err.value.reason == "busy"
+            # the server's own refusal, bypassing the client's check
+            with pytest.raises(PrinterCommandError) as err:
+                await client._send_start("sub/nested.gcode")
+            assert err.value.reason == "busy", err.value
+            await client.stop()
+
+            await client.reprint()  # the newest job of server.history
+            assert client.state.job == "long.gcode"
+            assert client.state.status in (PrintStatus.PRINTING, PrintStatus.FINISHED)
+            await client.stop()
+
+            await client.start_print("sub/nested.gcode")
+            assert client.state.job == "sub/nested.gcode"
+            await client.wait_for_state(lambda s: s.status is PrintStatus.FINISHED, STEP_TIMEOUT)
+
+            with pytest.raises(PrinterCommandError) as err:
+                await client.start_print("not-uploaded.gcode")
+            assert err.value.reason == "file_not_found"
         finally:
             await client.close()
 

@@ -25,7 +25,14 @@ from custom_components.printfarm.printers import (
 from custom_components.printfarm.printers.octoprint import OctoPrintClient, detect_flavour
 from simulator.camera import FrameSource
 
-from .octoprint_peer import UNAVAILABLE, Peer, RealOctoPrint, SimOctoPrint, octoprint_binary
+from .octoprint_peer import (
+    UNAVAILABLE,
+    Peer,
+    RealOctoPrint,
+    SimOctoPrint,
+    gcode,
+    octoprint_binary,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -256,3 +263,59 @@ async def test_camera_settings(
         assert client.camera.kind is CameraKind.NONE
         with pytest.raises(PrinterNotSupportedError):
             await client.snapshot()
+
+
+async def test_files_start_and_reprint(peer: Peer, session: aiohttp.ClientSession) -> None:
+    """List local files (folders walked), start one, refuse while busy, reprint, refuse a
+    missing one."""
+    client = OctoPrintClient(
+        peer.host,
+        api_key=peer.admin_key,
+        port=peer.port,
+        session=session,
+        poll_interval=0.5,
+        fast_poll_interval=0.2,
+        use_push=False,
+    )
+    async with client:
+        await peer.connect_printer(session)
+        await client.wait_for_state(lambda s: s.native_status == "Operational", WAIT)
+        assert client.capabilities.print_files
+        assert client.capabilities.reprint
+        await peer.upload(session, "startable.gcode", gcode(60.0), start=False)
+        status, body = await peer.admin_form(session, {"foldername": "parts", "path": ""})
+        assert status == 201, body
+        await peer.upload(session, "nested.gcode", gcode(60.0), start=False, folder="parts")
+
+        files = {f.path: f for f in await client.list_files()}
+        assert "startable.gcode" in files
+        assert "parts/nested.gcode" in files
+        assert files["parts/nested.gcode"].name == "nested.gcode"
+        assert files["startable.gcode"].size == len(gcode(60.0))
+        assert files["startable.gcode"].modified is not None
+
+        await client.start_print("startable.gcode")
+        assert status_of(client) in (PrintStatus.PRINTING, PrintStatus.PREPARING)
+        assert client.state.job == "startable.gcode"
+        with pytest.raises(PrinterCommandError) as err:
+            await client.start_print("parts/nested.gcode")
+        assert err.value.reason == "busy"
+        # the server's own refusal, bypassing the client's check, names the same reason
+        with pytest.raises(PrinterCommandError) as err:
+            await client._send_start("parts/nested.gcode")
+        assert err.value.reason == "busy"
+        await client.stop()
+
+        await client.reprint()  # the file stays selected after the job
+        assert status_of(client) in (PrintStatus.PRINTING, PrintStatus.PREPARING)
+        assert client.state.job == "startable.gcode"
+        await client.stop()
+
+        await client.start_print("parts/nested.gcode")
+        assert client.state.job == "nested.gcode"
+        await client.stop()
+        await client.wait_for_state(lambda s: s.native_status == "Operational", WAIT)
+
+        with pytest.raises(PrinterCommandError) as err:
+            await client.start_print("not-uploaded.gcode")
+        assert err.value.reason == "file_not_found"

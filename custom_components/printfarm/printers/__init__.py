@@ -32,6 +32,7 @@ from .models import (
     PrinterKind,
     PrinterNotice,
     PrinterState,
+    PrintFile,
     PrintStatus,
     StateUpdate,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "KindDescriptor",
     "Limits",
     "Pairing",
+    "PrintFile",
     "PrintStatus",
     "PrinterAuthError",
     "PrinterClient",

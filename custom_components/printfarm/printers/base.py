@@ -35,7 +35,6 @@ import aiohttp
 from .backoff import Backoff
 from .coerce import brief
 from .descriptor import KindDescriptor
-from .engine import CommandEngine
 from .exceptions import (
     PrinterAuthError,
     PrinterConnectionError,
@@ -46,6 +45,7 @@ from .exceptions import (
 from .features import Features
 from .models import PrinterKind, PrinterState
 from .plumbing import Owned, Pending, cancel_and_wait
+from .printing import Printing
 from .state import StateListener
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ async def _close_session(session: aiohttp.ClientSession) -> None:
     await session.close()
 
 
-class PrinterClient(CommandEngine, Features, ABC):
+class PrinterClient(Printing, Features, ABC):
     """Base class of the five protocol clients."""
 
     kind: ClassVar[PrinterKind]

@@ -15,12 +15,15 @@ from enum import Flag, auto
 import math
 
 from .exceptions import PrinterCommandError, Reason
+from .limits import MAX_PATH_LENGTH
 from .models import ACTIVE_STATUSES, FanKind, PrinterState, PrintStatus
 
 StatePredicate = Callable[[PrinterState], bool]
 
 #: How long a command waits for the printer's state to confirm it.
 COMMAND_CONFIRM_TIMEOUT = 20.0
+#: How long a start waits for the printer to report the job (it may load the file first).
+START_CONFIRM_TIMEOUT = 60.0
 #: How close a reported target must be to the one asked for, in degrees Celsius.
 TEMPERATURE_TOLERANCE = 0.5
 
@@ -33,6 +36,7 @@ class Need(Flag):
     CONTROL = auto()  # the printer accepts control commands right now
     ACTIVE_JOB = auto()  # a job is preparing, printing or paused
     PAUSED_JOB = auto()  # the job is paused
+    NO_JOB = auto()  # no job is under way (a new one may start)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,7 +136,37 @@ def fan(kind: FanKind, percent: int, step: float, *, reported: bool = True) -> C
 GCODE = Command(name="G-code")
 
 
-# ---------------------------------------------------------------- values
+def base_name(path: str) -> str:
+    """The last part of a printer file path."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def start_print(path: str, name: str | None, before: PrinterState) -> Command:
+    """Start a stored file; confirmed when the printer reports that file under way.
+
+    Printers report a job by its path, its file name or its display name
+    (``name``), so any of them confirms it. A short job may run from start to
+    end between two reports: that file newly finished (or failed) confirms it too.
+    """
+    names = {path, base_name(path)} | ({name} if name else set())
+
+    def is_file(state: PrinterState) -> bool:
+        return state.job is not None and (state.job in names or base_name(state.job) in names)
+
+    ended = (PrintStatus.FINISHED, PrintStatus.ERROR)
+    was_ended = before.status in ended and is_file(before)
+
+    def started(state: PrinterState) -> bool:
+        if not is_file(state):
+            return False
+        return state.status in ACTIVE_STATUSES or (state.status in ended and not was_ended)
+
+    return Command(
+        name="start print",
+        needs=Need.CONNECTED | Need.CONTROL | Need.NO_JOB,
+        confirm=started,
+        timeout=START_CONFIRM_TIMEOUT,
+    )
 
 
 def check_temperature(celsius: float, maximum: float | None, what: str) -> float:
@@ -159,6 +193,22 @@ def check_percent(percent: int, low: int | None, high: int | None, what: str) ->
             f"{what}: {percent!r} is not {low}-{high} %", reason=Reason.INVALID_VALUE
         )
     return percent
+
+
+def check_file_path(path: object) -> str:
+    """Validate a file path a caller asks to print before anything is sent."""
+    if path is None or (isinstance(path, str) and not path.strip()):
+        raise PrinterCommandError("start print: no file chosen", reason=Reason.NO_FILE)
+    if (
+        not isinstance(path, str)
+        or len(path) > MAX_PATH_LENGTH
+        or any(ord(c) < 0x20 or c == "\x7f" for c in path)
+        or ".." in path.split("/")
+    ):
+        raise PrinterCommandError(
+            f"start print: {str(path)[:80]!r} is not a file path", reason=Reason.INVALID_VALUE
+        )
+    return path
 
 
 def fan_pwm(percent: int) -> int:

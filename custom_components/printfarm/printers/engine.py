@@ -53,6 +53,10 @@ class CommandEngine(StateHolder):
             )
         if Need.PAUSED_JOB in needs and state.status is not PrintStatus.PAUSED:
             raise PrinterCommandError(f"{name}: the job is not paused", reason=Reason.NOT_PAUSED)
+        if Need.NO_JOB in needs and state.status in ACTIVE_STATUSES:
+            raise PrinterCommandError(
+                f"{name}: the printer is busy (status is {state.status})", reason=Reason.BUSY
+            )
 
     async def _run(self, command: Command, send: Callable[[], Awaitable[Ack]]) -> None:
         """Check, send, and wait until the printer's state confirms ``command``."""

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     REJECTED = "rejected"  # refused without a more precise reason
     RATE_LIMITED = "rate_limited"
     FILE_NOT_FOUND = "file_not_found"
+    NO_FILE = "no_file"  # no file chosen, or no previous job to print again
     FILE_INVALID = "file_invalid"  # checksum, read, format, resolution or model mismatch
     # camera
     CAMERA_BUSY = "camera_busy"

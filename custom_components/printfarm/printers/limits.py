@@ -17,3 +17,7 @@ MAX_IMAGE_BYTES: Final = 8 * 1024 * 1024
 MAX_DEPTH: Final = 16
 #: Longest URL a printer may hand over (a camera or thumbnail reference).
 MAX_URL_LENGTH: Final = 2048
+#: Most files a printer's file list yields (newest first); the rest are not offered.
+MAX_FILES: Final = 500
+#: Longest file path printfarm sends or accepts.
+MAX_PATH_LENGTH: Final = 255

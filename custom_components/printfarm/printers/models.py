@@ -109,6 +109,18 @@ class Capabilities:
     thumbnail: bool = False
     layers: bool = False
     wifi_signal: bool = False
+    print_files: bool = False  # list_files() and start_print() work
+    reprint: bool = False  # reprint() starts the last job's file again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrintFile:
+    """One file stored on a printer that it can print."""
+
+    path: str  # the printer's own reference: what ``start_print`` takes
+    name: str  # what a user recognises (the display name, else the file name)
+    size: int | None = None  # bytes
+    modified: float | None = None  # seconds since the epoch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -92,6 +92,7 @@ async def test_start_print_and_ack_reasons(
 ) -> None:
     sim, line = await make_sim(printing=False)
     client = await make_client(line)
+    sim.stored.add("/local/clip.gcode")  # uploaded earlier
     with pytest.raises(PrinterCommandError) as err:
         await client.start_print("/local/model.stl")
     assert err.value.reason == "file_not_found"

@@ -192,6 +192,8 @@ def identity(
         speed_presets=tuple(SPEED_PRESETS) if fdm else (),
         controllable_fans=_reported_fans(status) if fdm else (),
         layers=True,
+        print_files=True,  # Cmd 258 lists the storage, Cmd 128 starts a file
+        reprint=True,  # the status keeps the last job's file name
     )
     camera = (
         CameraInfo(kind=CameraKind.MJPEG, stream_url=stream_url) if has_camera else CameraInfo()

@@ -30,6 +30,7 @@ from ..exceptions import (
     Reason,
 )
 from ..http import WebSocket, connect_websocket
+from ..limits import MAX_PATH_LENGTH
 from ..models import (
     PrinterInfo,
     PrinterKind,
@@ -107,6 +108,8 @@ class ElegooClientBase(PrinterClient):
         self._ws: WebSocket | None = None
         self._acks = self._new_pending()  # RequestID -> ResponseReport
         self._pushes = self._new_pending()  # ("status"|"attributes", n) -> None
+        #: The file name of the last job the printer reported (None: none seen yet).
+        self.last_job_name: str | None = None
         self._push_ids = iter(range(1 << 62))
         self._error_code: int | None = None  # from sdcp/error, kept while the job is failed
         self._send_lock = asyncio.Lock()
@@ -297,6 +300,8 @@ class ElegooClientBase(PrinterClient):
         await self._pushes.wait(key, self.request_timeout, f"{self.host}: {push}")
 
     def _apply_status(self, report: StatusReport, *, connected: bool | None = None) -> None:
+        if report.filename:  # kept after the job ends: the file a reprint starts
+            self.last_job_name = report.filename.rsplit("/", 1)[-1][:MAX_PATH_LENGTH] or None
         resolved, changes = status_changes(report, self.flavor, self._ticks)
         if resolved is not None and resolved.status is not PrintStatus.ERROR:
             self._error_code = None

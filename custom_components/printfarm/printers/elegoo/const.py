@@ -36,6 +36,7 @@ class Cmd(IntEnum):
     PAUSE = 129
     STOP = 130
     RESUME = 131
+    LIST_FILES = 258
     VIDEO = 386
     DEVICE_PARAMS = 403  # light, target temperatures, speed, fans (Centauri Carbon)
     STATUS_PERIOD = 512
@@ -57,6 +58,8 @@ VIDEO_ACKS: dict[int, Reason] = {
     2: Reason.CAMERA_UNAVAILABLE,  # no camera
     3: Reason.CAMERA_UNAVAILABLE,  # camera error
 }
+#: The storages whose files printfarm lists (Cmd 258 ``Url``); the USB stick may be absent.
+STORAGES = ("/local", "/usb")
 ACKS_BY_CMD: dict[int, dict[int, Reason]] = {
     Cmd.START_PRINT: START_PRINT_ACKS,
     Cmd.VIDEO: VIDEO_ACKS,

@@ -22,10 +22,11 @@ from ..exceptions import (
 )
 from ..http import transport_error
 from ..limits import MAX_IMAGE_BYTES, MAX_URL_LENGTH
-from ..models import CameraKind, FanKind, PrintStatus
+from ..models import CameraKind, FanKind, PrintFile, PrintStatus
 from .camera import read_first_jpeg
 from .client import ElegooClientBase
-from .const import SPEED_PRESETS, Cmd
+from .const import SPEED_PRESETS, STORAGES, Cmd
+from .parse import parse_file_list
 from .status import Flavor
 
 #: ``TargetFanSpeed`` / ``CurrentFanSpeed`` keys of each fan.
@@ -86,15 +87,35 @@ class ElegooClient(ElegooClientBase):
                 reason=Reason.NOT_CONFIRMED,
             ) from err
 
-    async def start_print(self, filename: str, *, start_layer: int = 0) -> None:
-        """Start a file stored on the printer (Cmd 128), e.g. ``/local/part.gcode``.
+    # ---------------------------------------------------------------- files
 
-        Raises PrinterCommandError with the ack's reason (``busy``,
-        ``file_not_found`` ...) when refused; returns once the job runs.
-        """
-        name = filename.rsplit("/", 1)[-1]
-        start = Command(name="start", confirm=lambda s: s.job == name and cmd.running(s))
-        await self._do(start, Cmd.START_PRINT, {"Filename": filename, "StartLayer": start_layer})
+    async def _list_files(self) -> list[PrintFile]:
+        """Cmd 258 on each storage; one that refuses (no USB stick) is left out."""
+        files: list[PrintFile] = []
+        for storage in STORAGES:
+            try:
+                data = await self._request(Cmd.LIST_FILES, {"Url": storage})
+            except PrinterCommandError:
+                continue
+            files.extend(parse_file_list(data, storage))
+        return files
+
+    async def _send_start(self, path: str) -> Ack:
+        """Cmd 128 from the first layer; the ack's code names a refusal (busy, no file ...)."""
+        await self._request(Cmd.START_PRINT, {"Filename": path, "StartLayer": 0})
+        return None
+
+    async def _last_job_file(self) -> str | None:
+        """The stored file named like the last job (the status names it without its storage)."""
+        name = self.last_job_name
+        if name is None:
+            return None
+        for file in await self.list_files():
+            if file.path.rsplit("/", 1)[-1] == name:
+                return file.path
+        raise PrinterCommandError(
+            f"reprint: {name} is no longer on {self.host}", reason=Reason.FILE_NOT_FOUND
+        )
 
     async def pause(self) -> None:
         """Pause (Cmd 129); returns once the printer reports pausing or paused."""

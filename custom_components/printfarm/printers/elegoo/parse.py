@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 import re
 from typing import Any
 
-from ..coerce import as_bool as _as_bool, as_dict, as_float, as_int, as_str, decode_json
+from ..coerce import as_bool as _as_bool, as_dict, as_float, as_int, as_list, as_str, decode_json
 from ..exceptions import PrinterProtocolError
+from ..files import FileCollector, print_file
 from ..limits import MAX_DEPTH
+from ..models import PrintFile
 from .status import Flavor
 
 __all__ = ["as_dict", "as_float", "as_int", "as_str"]
@@ -310,3 +312,20 @@ def _rgb(value: Any) -> tuple[int, ...] | None:
     if any(c is None or not 0 <= c <= 255 for c in channels):
         return None
     return tuple(c for c in channels if c is not None)
+
+
+def parse_file_list(data: object, storage: str) -> list[PrintFile]:
+    """The files (``type`` 1) of a Cmd 258 answer under ``storage``; folders are not walked."""
+    collector = FileCollector()
+    prefix = storage.rstrip("/") + "/"
+    for entry in as_list(as_dict(data).get("FileList")):
+        item = as_dict(entry)
+        name = item.get("name")
+        if as_int(item.get("type")) != 1 or not isinstance(name, str):
+            continue
+        if not name.startswith(prefix):
+            continue  # a path outside the storage asked for is not this listing's
+        collector.add(print_file(name, name.rsplit("/", 1)[-1]))
+        if collector.full:
+            break
+    return collector.files

@@ -92,6 +92,7 @@ class MoonrakerClientBase(PrinterClient):
         self._klippy_message: str | None = None
         self._metadata: FileMetadata | None = None
         self._metadata_for: str | None = None
+        self._has_history = False  # Moonraker's [history] component is loaded
 
     @property
     def base_url(self) -> str:
@@ -164,6 +165,7 @@ class MoonrakerClientBase(PrinterClient):
             _LOGGER.debug("identify failed on %s: %s", self.host, err)
         server = parse_server_info(await self._call("server.info"))
         self._klippy_state = server.klippy_state
+        self._has_history = "history" in server.components
         machine_id = None
         with contextlib.suppress(MoonrakerRpcError):
             machine_id = parse_machine_id(await self._call("machine.system_info"))
@@ -216,6 +218,8 @@ class MoonrakerClientBase(PrinterClient):
             controllable_fans=self._fans(),
             thumbnail=True,
             layers=True,
+            print_files=True,
+            reprint=self._has_history,
         )
         self._apply()
         return hostname, firmware

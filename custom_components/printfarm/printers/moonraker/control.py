@@ -16,10 +16,14 @@ from ..engine import Ack
 from ..exceptions import PrinterCommandError, PrinterConnectionError, Reason
 from ..http import fetch_image
 from ..limits import MAX_IMAGE_BYTES
-from ..models import FanKind, PrintStatus
+from ..models import FanKind, PrintFile
 from .camera import same_origin
 from .client import MoonrakerClientBase
+from .parse import parse_file_list, parse_last_job
 from .rpc import MoonrakerRpcError
+
+#: Words of Moonraker's and Klipper's answers for a file that is not there.
+_MISSING = ("unable to open", "not found", "does not exist", "no such file")
 
 EMERGENCY_STOP = Command(
     name="emergency stop", needs=Need.CONNECTED, confirm=lambda s: s.native_status == "shutdown"
@@ -52,24 +56,37 @@ class MoonrakerClient(MoonrakerClientBase):
         """Cancel the print; confirmed once no job is under way."""
         await self._run(cmd.STOP, lambda: self._send("printer.print.cancel"))
 
-    async def start_print(self, filename: str) -> None:
-        """Start printing a file from the gcodes root; confirmed by ``print_stats``.
+    # ---------------------------------------------------------------- files
 
-        A short job may go from standby to ``complete`` (or ``error``) between
-        two pushes, so a finished state for this file that arrives after the
-        call also confirms the start.
-        """
-        before = self._state
-        ended = (PrintStatus.FINISHED, PrintStatus.ERROR)
-        start = Command(
-            name="start",
-            confirm=lambda s: s.job == filename
-            and (
-                s.status in (PrintStatus.PRINTING, PrintStatus.PAUSED)
-                or (s is not before and s.status in ended)
-            ),
+    async def _list_files(self) -> list[PrintFile]:
+        """``server.files.list`` of the ``gcodes`` root (subfolders included)."""
+        return parse_file_list(await self._call("server.files.list", {"root": "gcodes"}))
+
+    async def _send_start(self, path: str) -> Ack:
+        """``printer.print.start``; Klipper's "unable to open file" is ``file_not_found``."""
+        try:
+            await self._call("printer.print.start", {"filename": path})
+        except MoonrakerRpcError as err:
+            text = str(err).lower()
+            reason = Reason.REJECTED
+            if any(word in text for word in _MISSING):
+                reason = Reason.FILE_NOT_FOUND
+            elif "busy" in text or "in progress" in text:
+                reason = Reason.BUSY  # Klipper: "SD busy"
+            raise PrinterCommandError(str(err), reason=reason) from err
+        return None
+
+    async def _last_job_file(self) -> str | None:
+        """The newest job of ``server.history.list``; ``file_not_found`` once it is deleted."""
+        last = parse_last_job(
+            await self._call("server.history.list", {"limit": 1, "order": "desc"})
         )
-        await self._run(start, lambda: self._send("printer.print.start", {"filename": filename}))
+        if last.filename is not None and not last.exists:
+            raise PrinterCommandError(
+                f"reprint: {last.filename} is no longer on the printer",
+                reason=Reason.FILE_NOT_FOUND,
+            )
+        return last.filename
 
     async def set_nozzle_target(self, celsius: float) -> None:
         """Set the extruder target with SET_HEATER_TEMPERATURE."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..coerce import as_dict, as_float, as_int, as_list, as_str
 from ..exceptions import Reason
-from ..models import PrintStatus, StateUpdate
+from ..files import FileCollector, print_file
+from ..models import PrintFile, PrintStatus, StateUpdate
 from .objects import ObjectLayout, light_is_on, merge_status, parse_object_list
 from .status import KLIPPY_READY, KLIPPY_STATUS, PRINT_STATS_STATUS
 
@@ -40,6 +41,7 @@ class ServerInfo:
     klippy_state: str
     klippy_connected: bool
     moonraker_version: str | None
+    components: tuple[str, ...] = ()
 
 
 def parse_server_info(result: Any) -> ServerInfo:
@@ -50,6 +52,7 @@ def parse_server_info(result: Any) -> ServerInfo:
         klippy_state=state,
         klippy_connected=data.get("klippy_connected") is True,
         moonraker_version=as_str(data.get("moonraker_version")),
+        components=tuple(c for c in as_list(data.get("components"))[:200] if isinstance(c, str)),
     )
 
 
@@ -267,3 +270,33 @@ def _remaining(
     if progress and progress > 0 and done > 0:
         return max(0, round(done / progress - done))
     return None
+
+
+def parse_file_list(result: Any) -> list[PrintFile]:
+    """Parse ``server.files.list`` of the ``gcodes`` root: G-code files only."""
+    collector = FileCollector()
+    for entry in as_list(result):
+        item = as_dict(entry)
+        path = item.get("path", item.get("filename"))
+        if not isinstance(path, str) or not path.lower().endswith((".gcode", ".g", ".gco")):
+            continue
+        collector.add(print_file(path, None, item.get("size"), item.get("modified")))
+        if collector.full:
+            break
+    return collector.files
+
+
+@dataclass(frozen=True, slots=True)
+class LastJob:
+    """The newest job of ``server.history.list``."""
+
+    filename: str | None
+    exists: bool
+
+
+def parse_last_job(result: Any) -> LastJob:
+    """Parse ``server.history.list`` (asked newest first, limit 1)."""
+    jobs = as_list(as_dict(result).get("jobs"))
+    job = as_dict(jobs[0]) if jobs else {}
+    file = print_file(job.get("filename"))
+    return LastJob(filename=file.path if file else None, exists=job.get("exists") is not False)

@@ -220,6 +220,8 @@ class OctoPrintClientBase(PrinterClient):
             # M106 reaches any printer's part fan; OctoPrint just never reports its speed
             controllable_fans=(FanKind.PART_COOLING,),
             thumbnail=True,
+            print_files=True,
+            reprint=True,  # the last job's file stays selected after it ends
         )
         self._info = PrinterInfo(
             kind=self.kind,

@@ -8,6 +8,8 @@ fast meanwhile.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from yarl import URL
 
 from .. import commands as cmd
@@ -20,10 +22,10 @@ from ..exceptions import (
 )
 from ..http import fetch_image
 from ..limits import MAX_IMAGE_BYTES
-from ..models import FanKind
+from ..models import FanKind, PrintFile
 from .appkeys import AppKeysMixin
 from .client import OctoPrintClientBase
-from .parse import parse_error
+from .parse import parse_error, parse_files
 
 _JSON = dict[str, object]
 
@@ -37,6 +39,8 @@ def conflict_reason(text: str | None) -> Reason:
         return Reason.NOT_PRINTING
     if "not paused" in lowered:
         return Reason.NOT_PAUSED
+    if "currently printing" in lowered or "already printing" in lowered:
+        return Reason.BUSY
     return Reason.CONFLICT
 
 
@@ -57,6 +61,8 @@ class OctoPrintClient(AppKeysMixin, OctoPrintClientBase):
         text = parse_error(body) or f"HTTP {status}"
         if status == 409:
             raise PrinterCommandError(f"{what}: {text}", reason=conflict_reason(text))
+        if status == 404 and path.startswith("api/files/"):
+            raise PrinterCommandError(f"{what}: {text}", reason=Reason.FILE_NOT_FOUND)
         if status == 404:
             raise PrinterNotSupportedError(f"{what}: OctoPrint has no {path}")
         raise PrinterCommandError(f"{what}: OctoPrint answered {text}")
@@ -105,6 +111,22 @@ class OctoPrintClient(AppKeysMixin, OctoPrintClientBase):
         if not lines:
             raise PrinterCommandError("send_gcode: no G-code given", reason=Reason.INVALID_VALUE)
         await self._do(cmd.GCODE, "api/printer/command", {"commands": lines})
+
+    # ---------------------------------------------------------------- files
+
+    async def _list_files(self) -> list[PrintFile]:
+        """The local machine-code files (SD-card files cannot be listed without a scan)."""
+        return parse_files(await self._get_json("api/files/local?recursive=true"))
+
+    async def _send_start(self, path: str) -> Ack:
+        """Select the local file and print it: ``POST /api/files/local/<path>``."""
+        payload: _JSON = {"command": "select", "print": True}
+        return await self._command(f"api/files/local/{quote(path)}", payload, "start print")
+
+    async def _last_job_file(self) -> str | None:
+        """The file OctoPrint still has selected from the last job (local files only)."""
+        origin, path = self._job_key or (None, None)
+        return path if origin == "local" else None
 
     # --------------------------------------------------------------- images
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..coerce import as_dict, as_float, as_int, as_text as as_str
+from ..coerce import as_dict, as_float, as_int, as_list, as_text as as_str
 from ..exceptions import PrinterProtocolError
+from ..files import FileCollector, print_file
+from ..limits import MAX_DEPTH
+from ..models import PrintFile
 
 __all__ = ["as_dict", "as_float", "as_int", "as_str"]
 
@@ -254,3 +257,29 @@ def parse_webcam(body: object) -> WebcamSettings:
 def parse_error(body: object) -> str | None:
     """The ``error`` text of an OctoPrint error body, if any."""
     return as_str(as_dict(body).get("error"))
+
+
+def parse_files(body: object) -> list[PrintFile]:
+    """Parse ``/api/files/local?recursive=true``: the machine-code files, folders walked.
+
+    Folders nest ``children``; the walk is iterative and bounded in depth and
+    count, so no listing can exhaust the stack or memory.
+    """
+    collector = FileCollector()
+    stack: list[tuple[object, int]] = [(require_object(body, "/api/files").get("files"), 0)]
+    while stack and not collector.full:
+        entries, depth = stack.pop()
+        for entry in as_list(entries):
+            item = as_dict(entry)
+            if item.get("type") == "folder":
+                if depth < MAX_DEPTH:
+                    stack.append((item.get("children"), depth + 1))
+                continue
+            if item.get("type") != "machinecode" or item.get("origin", "local") != "local":
+                continue
+            collector.add(
+                print_file(
+                    item.get("path"), item.get("display"), item.get("size"), item.get("date")
+                )
+            )
+    return collector.files

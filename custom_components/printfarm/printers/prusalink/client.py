@@ -119,6 +119,8 @@ class PrusaLinkClientBase(PrinterClient):
         self._transport_lock = asyncio.Lock()
         self._job_id: int | None = None
         self._job: LinkJob | None = None
+        #: The short and display names of the last job seen (what a reprint looks for).
+        self.last_job_names: tuple[str, ...] = ()
         self.version: VersionInfo | None = None
         self.link_info: LinkInfo | None = None
         self.cameras: tuple[LinkCamera, ...] = ()
@@ -193,6 +195,8 @@ class PrusaLinkClientBase(PrinterClient):
             temperature_control=controls,
             speed_factor=controls,
             thumbnail=True,
+            print_files=True,  # /api/v1/files lists a storage, POST to a file starts it
+            reprint=True,  # the last job seen, found again in the file list
         )
         self._camera = (
             CameraInfo(
@@ -257,6 +261,8 @@ class PrusaLinkClientBase(PrinterClient):
             error = status.message or DEFAULT_ERROR_TEXT.get(status.state, "Printer error")
         job = self._job if self._job is not None and self._job.id == self._job_id else None
         file = job.file if job is not None else None
+        if file is not None and (file.name or file.display_name):
+            self.last_job_names = tuple(n for n in (file.name, file.display_name) if n)
         progress = status.job.progress if status.job is not None else None
         self.details.update(
             fan_hotend_rpm=status.fan_hotend,

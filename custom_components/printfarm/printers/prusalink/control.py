@@ -13,20 +13,63 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from .. import commands as cmd
 from ..commands import Command, Need, check_percent, check_temperature
 from ..engine import Ack
 from ..exceptions import PrinterCommandError, PrinterNotSupportedError, Reason
 from ..limits import MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES
-from ..models import ACTIVE_STATUSES, CameraKind
-from .client import PrusaLinkClientBase, _thumbnail_ref
+from ..models import ACTIVE_STATUSES, CameraKind, PrintFile
+from .client import PrusaLinkClientBase, _NotFoundError, _thumbnail_ref
+from .parse import parse_folder, parse_storages
 
 _LOGGER = logging.getLogger(__name__)
 
 
+def _files_url(path: str) -> str:
+    """The ``/api/v1/files`` URL of a storage or a file path (``/usb/BENCHY~1.GCO``)."""
+    return "/api/v1/files" + quote(path)
+
+
 class PrusaLinkClient(PrusaLinkClientBase):
     """Polls one PrusaLink printer and controls its job."""
+
+    # ---------------------------------------------------------------- files
+
+    async def _list_files(self) -> list[PrintFile]:
+        """The print files at the top of every available storage (``/api/v1/files``)."""
+        files: list[PrintFile] = []
+        for storage in parse_storages(await self._get_json("/api/v1/storage")):
+            try:
+                folder = await self._get_json(_files_url(storage))
+            except _NotFoundError:  # a stick pulled between the two requests
+                continue
+            files.extend(parse_folder(folder, storage))
+        return files
+
+    async def _last_job_file(self) -> str | None:
+        """The stored file of the last job seen, by its short or display name."""
+        names = self.last_job_names
+        if not names:
+            return None
+        for file in await self.list_files():
+            if file.path.rsplit("/", 1)[-1] in names or file.name in names:
+                return file.path
+        raise PrinterCommandError(
+            f"reprint: {names[-1]} is no longer on {self.host}", reason=Reason.FILE_NOT_FOUND
+        )
+
+    async def _send_start(self, path: str) -> Ack:
+        """``POST /api/v1/files/<storage>/<name>``: 204 starts it, 404 no such file, 409 busy."""
+        reply = await self._request("POST", _files_url(path), MAX_MESSAGE_BYTES)
+        if reply.status in (200, 201, 204):
+            return None
+        reasons = {404: Reason.FILE_NOT_FOUND, 409: Reason.BUSY}
+        raise PrinterCommandError(
+            f"start print: {self.host} answered {reply.status}",
+            reason=reasons.get(reply.status, Reason.REJECTED),
+        )
 
     # --------------------------------------------------------------- commands
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from ..coerce import as_bool, as_dict as _obj, as_float, as_int, decode_object
 from ..exceptions import PrinterProtocolError
+from ..files import FileCollector, print_file
+from ..models import PrintFile
 
 __all__ = ["as_bool", "as_float", "as_int", "decode_object"]
 
@@ -284,3 +286,42 @@ def parse_cameras(data: dict[str, Any]) -> tuple[LinkCamera, ...]:
             )
         )
     return tuple(cameras)
+
+
+def parse_storages(data: dict[str, Any]) -> list[str]:
+    """The paths of the available storages of ``/api/v1/storage`` (``/usb``, ``/local``)."""
+    paths: list[str] = []
+    entries = data.get("storage_list")
+    for entry in entries[:16] if isinstance(entries, list) else []:
+        item = _obj(entry)
+        raw = item.get("path")
+        path = print_file(raw.rstrip("/")) if isinstance(raw, str) else None
+        if path is not None and item.get("available", True) is not False:
+            paths.append("/" + path.path.strip("/"))
+    return paths
+
+
+def parse_folder(data: dict[str, Any], storage: str) -> list[PrintFile]:
+    """The print files among the ``children`` of a folder of ``/api/v1/files``.
+
+    A child's ``name`` is the short (8.3) name on Buddy firmware: it makes the
+    path a start is sent to; ``display_name`` is what a user recognises.
+    """
+    collector = FileCollector()
+    children = data.get("children")
+    for entry in children if isinstance(children, list) else []:
+        item = _obj(entry)
+        name = item.get("name")
+        if item.get("type") != "PRINT_FILE" or not isinstance(name, str) or "/" in name:
+            continue
+        collector.add(
+            print_file(
+                f"{storage}/{name}",
+                item.get("display_name"),
+                item.get("size"),
+                item.get("m_timestamp"),
+            )
+        )
+        if collector.full:
+            break
+    return collector.files
