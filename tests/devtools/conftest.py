@@ -67,7 +67,7 @@ class Farm:
                 lines.append(await printer.start())
             except (ImportError, RuntimeError, OSError) as err:
                 await self.stop()
-                pytest.skip(f"{kind} simulator unavailable: {err}")
+                pytest.fail(f"the {kind} simulator did not start: {err}")
             self.printers.append(printer)
         return lines
 
