@@ -253,15 +253,17 @@ class DailyTotals:
 
 
 def _next_to_finish(printers: tuple[FarmPrinter, ...]) -> tuple[str | None, datetime | None]:
-    """The printing printer with the least time left, and when it finishes (to the minute)."""
+    """The printing printer with the least time left, and when it finishes.
+
+    The exact moment: the sensor shows it to the minute (precision.py).
+    """
     running = [
         p for p in printers if p.category is FarmCategory.PRINTING and p.remaining_s is not None
     ]
     if not running:
         return None, None
     first = min(running, key=lambda p: (p.remaining_s or 0, p.name.casefold()))
-    finish = dt_util.utcnow() + timedelta(seconds=first.remaining_s or 0)
-    return first.name, finish.replace(second=0, microsecond=0)
+    return first.name, dt_util.utcnow() + timedelta(seconds=first.remaining_s or 0)
 
 
 class FarmCoordinator(DataUpdateCoordinator[FarmState]):
