@@ -25,6 +25,7 @@ import uuid
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource, stream_mjpeg
 from ..faults import Fault, hostile_message
@@ -356,6 +357,7 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                 continue
             message = {"current": self._current()}
             for ws in list(self._sockets):
+                traffic.sent(self.kind)
                 try:
                     await ws.send_json(message)
                 except (ConnectionError, RuntimeError):

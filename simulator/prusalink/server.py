@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource
 from ..faults import Fault, hostile_message
@@ -267,6 +268,7 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         return self._json(payloads.info(self.identity))
 
     async def _status(self, request: web.Request) -> web.Response:
+        traffic.sent(self.kind)
         hostile, self._hostile = self._hostile, None
         if hostile is not None:
             return web.Response(text=hostile, content_type="application/json")
@@ -274,6 +276,7 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         return self._json(payloads.status(self.identity, snap, self.job_id, self._attention))
 
     async def _job(self, request: web.Request) -> web.Response:
+        traffic.sent(self.kind)
         snap = self.job.tick()
         if not payloads.has_job(snap):
             return web.Response(status=204)
