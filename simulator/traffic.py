@@ -1,7 +1,7 @@
 """How many state messages the simulated printers sent, per kind (for scripts/bench).
 
-Push kinds count every message on their push channel; polled kinds
-(PrusaLink) count every status or job answer. ``scripts/simulate`` prints the
+Every message on a push channel counts, and every answer to a status or job
+poll (PrusaLink always, OctoPrint when its client polls). ``scripts/simulate`` prints the
 counts as one JSON line when it gets SIGUSR2.
 """
 

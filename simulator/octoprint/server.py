@@ -319,6 +319,7 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                         name, _, session = auth.partition(":")
                         if self._sessions.get(session) == name:
                             authed = True
+                            traffic.sent(self.kind)
                             await ws.send_json({"history": self._current()})
                             self._sockets.add(ws)
                             self.push_client_authed.set()

@@ -237,6 +237,8 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         app.router.add_get("/api/v1/info", self._v1(self._info))
         app.router.add_get("/api/v1/status", self._v1(self._status))
         app.router.add_get("/api/v1/job", self._v1(self._job))
+        # The OctoPrint-style route both variants kept; HA core's prusalink reads its material.
+        app.router.add_get("/api/printer", self._legacy_printer)
         app.router.add_put("/api/v1/job/{id}/{command}", self._v1(self._command))
         app.router.add_delete("/api/v1/job/{id}", self._v1(self._stop))
         app.router.add_get("/api/v1/cameras", self._v1(self._cameras))
@@ -266,6 +268,9 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
 
     async def _info(self, request: web.Request) -> web.Response:
         return self._json(payloads.info(self.identity))
+
+    async def _legacy_printer(self, request: web.Request) -> web.Response:
+        return self._json(payloads.legacy_printer())
 
     async def _status(self, request: web.Request) -> web.Response:
         traffic.sent(self.kind)
