@@ -12,10 +12,10 @@ from . import Section, sections
 
 def table(results: list[Section]) -> str:
     """A plain-text table of every section's rows."""
-    lines = [f"{'section':<8} {'measure':<30} {'value':>10} {'unit':<5} note"]
+    lines = [f"{'section':<8} {'measure':<32} {'value':>10} {'unit':<5} note"]
     lines.append("-" * len(lines[0]))
     lines.extend(
-        f"{s.name:<8} {r.name:<30} {r.value:>10g} {r.unit:<5} {r.note}".rstrip()
+        f"{s.name:<8} {r.name:<32} {r.value:>10g} {r.unit:<5} {r.note}".rstrip()
         for s in results
         for r in s.rows
     )
@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--window", type=float, default=60.0, help="scale/latency: seconds measured"
+    )
+    parser.add_argument("--samples", type=int, default=40, help="latency: changes per printer")
+    parser.add_argument(
+        "--core-samples", type=int, default=8, help="latency: changes where HA core watches too"
     )
     args = parser.parse_args(argv)
 
