@@ -32,7 +32,7 @@ from .farm import (
     farm_device_info,
 )
 from .farm_actions import FarmAction, async_farm_action, raise_on_failures
-from .precision import MINUTE, Shown, settle
+from .precision import MINUTE, TENTH_HOUR, Shown, settle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +97,7 @@ FARM_SENSORS: tuple[FarmSensorDescription, ...] = (
         suggested_unit_of_measurement=UnitOfTime.HOURS,
         suggested_display_precision=1,
         value_fn=lambda s: s.print_time_today_s,
-        step=MINUTE,
+        step=TENTH_HOUR,
     ),
     FarmSensorDescription(
         key="failures_today",

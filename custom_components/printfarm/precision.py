@@ -26,6 +26,9 @@ type Shown = StateType | datetime
 MINUTE = 60.0
 #: Progress: one percent.
 PERCENT = 1.0
+#: A total shown in hours with one decimal (the farm's print time today, which grows by
+#: a second per printing printer per second): a tenth of an hour.
+TENTH_HOUR = 360.0
 
 
 def quantise(value: Shown, step: float) -> Shown:
