@@ -27,6 +27,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printfarm.coordinator import PrintfarmCoordinator
+from custom_components.printfarm.farm import FarmCategory, FarmPrinter, _next_to_finish
 from custom_components.printfarm.precision import quantise, settle
 from custom_components.printfarm.printers import PrinterState, PrintStatus
 from simulator.base import SimOptions
@@ -184,3 +185,28 @@ def test_settle_timestamps_floor_to_the_minute() -> None:
     later = settle(shown, datetime(2025, 6, 1, 12, 31, 0, 500000, tzinfo=utc), 60.0)
     assert later == datetime(2025, 6, 1, 12, 31, tzinfo=utc)
     assert settle(later, datetime(2025, 6, 1, 12, 30, 59, tzinfo=utc), 60.0) == later
+
+
+def _printing(name: str, remaining_s: int) -> FarmPrinter:
+    return FarmPrinter(
+        entry_id=name,
+        device_id=None,
+        name=name,
+        category=FarmCategory.PRINTING,
+        status=PrintStatus.PRINTING,
+        job="cube.gcode",
+        progress=50.0,
+        remaining_s=remaining_s,
+    )
+
+
+def test_next_to_finish_does_not_take_turns() -> None:
+    """Printers on the same job: the one shown stays next until another is a minute ahead."""
+    a, b = _printing("A", 1800), _printing("B", 1830)
+    assert _next_to_finish((a, b))[0] == "A"
+    # B's estimate dips below A's by seconds: A stays next.
+    assert _next_to_finish((a, _printing("B", 1790)), "A")[0] == "A"
+    # B is a whole minute ahead: B is next.
+    assert _next_to_finish((a, _printing("B", 1739)), "A")[0] == "B"
+    # The one shown stopped printing: the first of the others.
+    assert _next_to_finish((b,), "A")[0] == "B"
