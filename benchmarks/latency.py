@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import json
 from pathlib import Path
 import random
+import sys
 import tempfile
 import time
 from typing import Any
@@ -344,6 +345,8 @@ async def _measure(base: Path, args: Any, section: Section) -> None:
             except (RuntimeError, HaApiError, OSError, AssertionError) as err:
                 left_out = f"failed: {err}"
             section.info["real_octoprint"] = left_out or "measured"
+            if left_out:
+                sys.stderr.write(f"latency: the real OctoPrint is left out: {left_out}\n")
             watcher = Watcher(stack.api)
             await watcher.start()
             await asyncio.sleep(5.0)  # every entry has its first state
