@@ -100,7 +100,7 @@ async def async_farm_action(
     )
     for (name, _coordinator), outcome in zip(targets, outcomes, strict=True):
         if isinstance(outcome, PrinterError):
-            result.failed[name] = str(translate_error(outcome))
+            result.failed[name] = str(translate_error(outcome, name))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:

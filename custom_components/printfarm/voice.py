@@ -234,7 +234,7 @@ async def async_printer_command(
         else:
             await client.stop()
     except PrinterError as err:
-        return phrases.say("failed", name=name, error=str(translate_error(err)))
+        return phrases.say("failed", name=name, error=str(translate_error(err, name)))
     done = {FarmAction.PAUSE: "paused", FarmAction.RESUME: "resumed", FarmAction.STOP: "stopped"}
     return phrases.say(done[action], name=name)
 
