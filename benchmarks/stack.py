@@ -9,6 +9,7 @@ every section records (the numbers depend on what else the machine runs).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ async def home_assistant(base: Path, env: Mapping[str, str] | None = None) -> As
     port = free_port()
     missing = missing_requirements(develop_requirements(layout))
     if missing:
-        install(missing)
+        await asyncio.to_thread(install, missing)
     prepare_config(layout, port)
     hass = await start_home_assistant(layout, {**QUIET_ENV, **(env or {})})
     stack: Stack | None = None
