@@ -45,6 +45,6 @@ SectionRunner = Callable[[Any], Section]
 
 def sections() -> dict[str, SectionRunner]:
     """Every known section by name (imported lazily: sections may need extras)."""
-    from . import addon, model
+    from . import addon, latency, model, scale
 
-    return {"model": model.run, "addon": addon.run}
+    return {"model": model.run, "addon": addon.run, "scale": scale.run, "latency": latency.run}

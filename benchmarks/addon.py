@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from pathlib import Path
 import tempfile
 import time
@@ -33,12 +32,13 @@ from devtools.api import HaApi
 from devtools.farm import start_farm
 from devtools.flows import add_printers, wait_settled
 from devtools.ha import start_home_assistant, wait_running, wait_serving
-from devtools.layout import Layout, port_is_free, prepare_config
+from devtools.layout import Layout, prepare_config
 from devtools.onboarding import ensure_access
 from devtools.processes import Child
 from devtools.requirements import develop_requirements, install, missing_requirements
 
 from . import Section
+from .stack import cpu_seconds, environment, free_port, memory_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 FAILURE_AFTER = 120.0
@@ -47,28 +47,6 @@ WARMUP = 3
 MEASURE_S = 60.0
 PAUSE_TIMEOUT = 300.0
 MEMORY_GOAL_MB = 200.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
-
-def _memory_mb(pid: int) -> tuple[float, float]:
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0]) / 1024.0
-    return values.get("VmRSS", float("nan")), values.get("VmHWM", float("nan"))
-
-
-def _free_port() -> int:
-    for port in range(18200, 18400):
-        if port_is_free(port):
-            return port
-    raise RuntimeError("no free port for the benchmark's Home Assistant")
 
 
 async def _frames(session: aiohttp.ClientSession, ui: str) -> dict[str, dict[str, Any]]:
@@ -93,8 +71,9 @@ async def _wait_paused(api: HaApi, entity_id: str, timeout: float) -> float:
 
 
 async def _measure(base: Path, section: Section) -> None:
+    load = environment()
     layout = Layout(repo=ROOT, base=base)
-    port = _free_port()
+    port = free_port()
     missing = missing_requirements(develop_requirements(layout))
     if missing:
         await asyncio.to_thread(install, missing)
@@ -145,11 +124,11 @@ async def _measure(base: Path, section: Section) -> None:
                     break
                 await asyncio.sleep(1.0)
             frames0 = sum(p["frames"] for p in (await _frames(session, ui)).values())
-            cpu0, t0 = _cpu_seconds(addon.pid), time.monotonic()
+            cpu0, t0 = cpu_seconds(addon.pid), time.monotonic()
             await asyncio.sleep(MEASURE_S)
             frames1 = sum(p["frames"] for p in (await _frames(session, ui)).values())
-            cpu1, t1 = _cpu_seconds(addon.pid), time.monotonic()
-            rss, peak = _memory_mb(addon.pid)
+            cpu1, t1 = cpu_seconds(addon.pid), time.monotonic()
+            rss, peak = memory_mb(addon.pid)
             frames = frames1 - frames0
             per_core = frames / max(cpu1 - cpu0, 1e-6)
             section.add(
@@ -179,8 +158,7 @@ async def _measure(base: Path, section: Section) -> None:
                 "interval_s": INTERVAL,
                 "warmup_frames": WARMUP,
                 "cameras": 10,
-                "cpu_count": os.cpu_count(),
-                "load_average_1min": round(os.getloadavg()[0], 2),
+                **load,
             }
     finally:
         for child in children:

@@ -2,7 +2,8 @@
 
 Prints one JSON object per printer per line (kind, name, host, port and the
 credentials a client needs), then runs until SIGINT or SIGTERM. SIGUSR1 makes
-every printer fail its job (error state, as after a thermal fault).
+every printer fail its job (error state, as after a thermal fault); SIGUSR2
+prints a line with the state messages sent so far per kind (simulator/traffic.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from . import traffic
 from .camera import DEFAULT_FAILURE, DEFAULT_NORMAL, FrameSource
 from .job import PrintJob
 
@@ -143,8 +145,13 @@ async def run(args: argparse.Namespace) -> int:
         for printer in started:
             printer.job.fail()
 
+    def print_traffic() -> None:
+        """SIGUSR2: one line with the state messages sent so far (scripts/bench)."""
+        print(json.dumps(traffic.report()), flush=True)
+
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGUSR1, fail_all)
+        loop.add_signal_handler(signal.SIGUSR2, print_traffic)
     try:
         for printer in printers:
             line: dict[str, Any] = await printer.start()

@@ -28,6 +28,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_KIND, DOMAIN, KIND_ADDON, KIND_FARM, LOGGER
 from .coordinator import PrintfarmConfigEntry, PrintfarmCoordinator
+from .precision import MINUTE
 from .printers import PrinterState, PrintStatus
 
 FARM_UNIQUE_ID = "farm"
@@ -252,16 +253,25 @@ class DailyTotals:
         return cls(day=today)
 
 
-def _next_to_finish(printers: tuple[FarmPrinter, ...]) -> tuple[str | None, datetime | None]:
-    """The printing printer with the least time left, and when it finishes (to the minute)."""
+def _next_to_finish(
+    printers: tuple[FarmPrinter, ...], shown: str | None = None
+) -> tuple[str | None, datetime | None]:
+    """The printing printer with the least time left, and when it finishes.
+
+    The printer ``shown`` now stays next while it finishes within a minute of
+    the first: printers on the same job would otherwise take turns with every
+    report. The exact moment: the sensor shows it to the minute (precision.py).
+    """
     running = [
         p for p in printers if p.category is FarmCategory.PRINTING and p.remaining_s is not None
     ]
     if not running:
         return None, None
     first = min(running, key=lambda p: (p.remaining_s or 0, p.name.casefold()))
-    finish = dt_util.utcnow() + timedelta(seconds=first.remaining_s or 0)
-    return first.name, finish.replace(second=0, microsecond=0)
+    current = next((p for p in running if p.name == shown), None)
+    if current is not None and (current.remaining_s or 0) - (first.remaining_s or 0) < MINUTE:
+        first = current
+    return first.name, dt_util.utcnow() + timedelta(seconds=first.remaining_s or 0)
 
 
 class FarmCoordinator(DataUpdateCoordinator[FarmState]):
@@ -351,7 +361,8 @@ class FarmCoordinator(DataUpdateCoordinator[FarmState]):
         for printer in printers:
             counts[printer.category] += 1
         self._printing = counts[FarmCategory.PRINTING]
-        next_printer, next_finish = _next_to_finish(printers)
+        shown = self.data.next_printer if self.data is not None else None
+        next_printer, next_finish = _next_to_finish(printers, shown)
         return FarmState(
             printers=printers,
             next_printer=next_printer,

@@ -32,13 +32,15 @@ from .farm import (
     farm_device_info,
 )
 from .farm_actions import FarmAction, async_farm_action, raise_on_failures
+from .precision import MINUTE, TENTH_HOUR, Shown, settle
 
 
 @dataclass(frozen=True, kw_only=True)
 class FarmSensorDescription(SensorEntityDescription):
-    """A farm sensor computed from the farm's state."""
+    """A farm sensor computed from the farm's state (``step``: see precision.py)."""
 
     value_fn: Callable[[FarmState], StateType | datetime]
+    step: float | None = None
     attributes_fn: Callable[[FarmState], dict[str, Any]] | None = None
 
 
@@ -75,6 +77,7 @@ FARM_SENSORS: tuple[FarmSensorDescription, ...] = (
         translation_key="next_finish",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda s: s.next_finish,
+        step=MINUTE,
         attributes_fn=lambda s: {"printer": s.next_printer},
     ),
     FarmSensorDescription(
@@ -94,6 +97,7 @@ FARM_SENSORS: tuple[FarmSensorDescription, ...] = (
         suggested_unit_of_measurement=UnitOfTime.HOURS,
         suggested_display_precision=1,
         value_fn=lambda s: s.print_time_today_s,
+        step=TENTH_HOUR,
     ),
     FarmSensorDescription(
         key="failures_today",
@@ -121,11 +125,15 @@ class FarmSensor(FarmEntity, SensorEntity):
     """A farm sensor."""
 
     entity_description: FarmSensorDescription
+    _shown: Shown = None
 
     @property
-    def native_value(self) -> StateType | datetime:
-        """The value for the farm's state."""
-        return self.entity_description.value_fn(self.coordinator.data)
+    def native_value(self) -> Shown:
+        """The value for the farm's state, at the description's step."""
+        description = self.entity_description
+        value = description.value_fn(self.coordinator.data)
+        self._shown = settle(self._shown, value, description.step)
+        return self._shown
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

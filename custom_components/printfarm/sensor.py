@@ -31,6 +31,7 @@ from .detection import DetectionEntity, PrinterLink, async_add_detection_entitie
 from .entity import ExistsFn, PrintfarmEntity, always, async_add_when_present
 from .farm import FarmConfigEntry, is_farm_entry
 from .farm_entities import async_add_farm_sensors
+from .precision import MINUTE, PERCENT, settle
 from .printers import ACTIVE_STATUSES, AmsTray, PrinterState, PrintStatus
 
 PARALLEL_UPDATES = 0
@@ -38,27 +39,28 @@ PARALLEL_UPDATES = 0
 type SensorValue = StateType | datetime
 
 
-def _minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
-
-
 def _estimated_finish(state: PrinterState) -> datetime | None:
     if state.status not in ACTIVE_STATUSES or state.remaining_s is None:
         return None
-    return _minute(dt_util.utcnow() + timedelta(seconds=state.remaining_s))
+    return dt_util.utcnow() + timedelta(seconds=state.remaining_s)
 
 
 def _start_time(state: PrinterState) -> datetime | None:
     if state.status not in ACTIVE_STATUSES or state.elapsed_s is None:
         return None
-    return _minute(dt_util.utcnow() - timedelta(seconds=state.elapsed_s))
+    return dt_util.utcnow() - timedelta(seconds=state.elapsed_s)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PrintfarmSensorDescription(SensorEntityDescription):
-    """A sensor computed from the printer state."""
+    """A sensor computed from the printer state.
+
+    ``step``: the precision a user reads the value at (see precision.py); the
+    state is written only when the value moves that far.
+    """
 
     value_fn: Callable[[PrinterState], SensorValue]
+    step: float | None = None
     exists_fn: ExistsFn = always
     attributes_fn: Callable[[PrinterState], dict[str, Any]] | None = None
     available_offline: bool = False
@@ -112,7 +114,8 @@ SENSORS: tuple[PrintfarmSensorDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda s: None if s.progress is None else round(s.progress, 1),
+        value_fn=lambda s: s.progress,
+        step=PERCENT,
     ),
     PrintfarmSensorDescription(
         key="remaining_time",
@@ -122,18 +125,21 @@ SENSORS: tuple[PrintfarmSensorDescription, ...] = (
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
         value_fn=lambda s: s.remaining_s,
+        step=MINUTE,
     ),
     PrintfarmSensorDescription(
         key="estimated_finish",
         translation_key="estimated_finish",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_estimated_finish,
+        step=MINUTE,
     ),
     PrintfarmSensorDescription(
         key="start_time",
         translation_key="start_time",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_start_time,
+        step=MINUTE,
     ),
     PrintfarmSensorDescription(
         key="elapsed_time",
@@ -144,6 +150,7 @@ SENSORS: tuple[PrintfarmSensorDescription, ...] = (
         suggested_display_precision=0,
         entity_registry_enabled_default=False,
         value_fn=lambda s: s.elapsed_s,
+        step=MINUTE,
     ),
     PrintfarmSensorDescription(
         key="job_name",
@@ -267,11 +274,15 @@ class PrintfarmSensor(PrintfarmEntity, SensorEntity):
     """A sensor whose value is a function of the state."""
 
     entity_description: PrintfarmSensorDescription
+    _shown: SensorValue = None
 
     @property
     def native_value(self) -> SensorValue:
-        """The value for the current state."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        """The value for the current state, at the description's step."""
+        description = self.entity_description
+        value = description.value_fn(self.coordinator.data)
+        self._shown = settle(self._shown, value, description.step)
+        return self._shown
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

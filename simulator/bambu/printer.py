@@ -32,6 +32,7 @@ import tempfile
 import time
 from typing import Any, ClassVar
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource
 from ..faults import Fault, hostile_message
@@ -245,6 +246,7 @@ class BambuSimulator(RequestHandler, SimulatedPrinter):
 
     def _publish(self, message: dict[str, Any]) -> None:
         if not self.muted and self._link is not None:
+            traffic.sent(self.kind)
             self._link.publish(f"device/{self.serial}/report", json.dumps(message))
 
     def publish_full(self) -> None:

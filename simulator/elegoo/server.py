@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource, stream_mjpeg
 from ..faults import Fault, hostile_message
@@ -302,6 +303,7 @@ class ElegooSimulator(Commands, SimulatedPrinter):
     async def _send_text(self, conn: _Conn, text: str) -> None:
         if conn.frozen or conn.ws.closed:
             return
+        traffic.sent(self.kind)
         with contextlib.suppress(ConnectionError, RuntimeError):
             await conn.ws.send_str(text)
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource, stream_mjpeg
 from ..faults import Fault, hostile_message
@@ -259,6 +260,7 @@ class MoonrakerSimulator(KlippyHost, SimulatedPrinter):
         await self._send(conn, json.dumps(message))
 
     async def _send(self, conn: _Conn, text: str) -> None:
+        traffic.sent(self.kind)
         with contextlib.suppress(ConnectionError, RuntimeError):
             await conn.ws.send_str(text)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import traffic
 from ..job import JobError, Phase, PrintJob
 from .payloads import _NOT_ACTIVE, MAXTEMP, NOT_OPERATIONAL, Payloads, _error, _json
 
@@ -57,6 +58,7 @@ class PrinterRoutes(Payloads):
         return web.Response(status=204)
 
     async def _printer(self, _: web.Request) -> web.Response:
+        traffic.sent("octoprint")
         if not self.printer_connected:
             return _error(409, NOT_OPERATIONAL)
         snap = self.job.tick()
@@ -135,6 +137,7 @@ class PrinterRoutes(Payloads):
             self.job.set_bed_target(value)
 
     async def _job(self, _: web.Request) -> web.Response:
+        traffic.sent("octoprint")
         snap = self.job.tick()
         body = self._job_payload(snap)
         body["state"] = self._state_text(snap)

@@ -26,6 +26,7 @@ import uuid
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource, stream_mjpeg
 from ..faults import Fault, hostile_message
@@ -387,6 +388,7 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                         name, _, session = auth.partition(":")
                         if self._sessions.get(session) == name:
                             authed = True
+                            traffic.sent(self.kind)
                             await ws.send_json({"history": self._current()})
                             self._sockets.add(ws)
                             self.push_client_authed.set()
@@ -425,6 +427,7 @@ class OctoPrintSimulator(PrinterRoutes, AppKeys, SimulatedPrinter):
                 continue
             message = {"current": self._current()}
             for ws in list(self._sockets):
+                traffic.sent(self.kind)
                 try:
                     await ws.send_json(message)
                 except (ConnectionError, RuntimeError):

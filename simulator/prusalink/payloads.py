@@ -115,6 +115,11 @@ def info(identity: Identity) -> dict[str, Any]:
     }
 
 
+def legacy_printer() -> dict[str, Any]:
+    """``GET /api/printer``: the part of the legacy answer that was captured (Buddy, HA core)."""
+    return {"telemetry": {"material": "PLA"}}
+
+
 def _storage(identity: Identity) -> Any:
     if identity.variant == "buddy":
         return {"path": "/usb/", "name": "usb", "read_only": False}

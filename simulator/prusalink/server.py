@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
+from .. import traffic
 from ..base import SimOptions, SimulatedPrinter
 from ..camera import FrameSource
 from ..faults import Fault, hostile_message
@@ -238,6 +239,8 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         app.router.add_get("/api/v1/info", self._v1(self._info))
         app.router.add_get("/api/v1/status", self._v1(self._status))
         app.router.add_get("/api/v1/job", self._v1(self._job))
+        # The OctoPrint-style route both variants kept; HA core's prusalink reads its material.
+        app.router.add_get("/api/printer", self._legacy_printer)
         app.router.add_put("/api/v1/job/{id}/{command}", self._v1(self._command))
         app.router.add_delete("/api/v1/job/{id}", self._v1(self._stop))
         app.router.add_get("/api/v1/storage", self._v1(self._storages))
@@ -272,7 +275,11 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
     async def _info(self, request: web.Request) -> web.Response:
         return self._json(payloads.info(self.identity))
 
+    async def _legacy_printer(self, request: web.Request) -> web.Response:
+        return self._json(payloads.legacy_printer())
+
     async def _status(self, request: web.Request) -> web.Response:
+        traffic.sent(self.kind)
         hostile, self._hostile = self._hostile, None
         if hostile is not None:
             return web.Response(text=hostile, content_type="application/json")
@@ -280,6 +287,7 @@ class PrusaLinkSimulator(LegacyControls, SimulatedPrinter):
         return self._json(payloads.status(self.identity, snap, self.job_id, self._attention))
 
     async def _job(self, request: web.Request) -> web.Response:
+        traffic.sent(self.kind)
         snap = self.job.tick()
         if not payloads.has_job(snap):
             return web.Response(status=204)

@@ -198,8 +198,13 @@ class SimOctoPrint(Peer):
 class RealOctoPrint(Peer):
     """A real ``octoprint serve`` in a temporary base dir (sync start/stop, for fixtures)."""
 
-    def __init__(self) -> None:
-        """Nothing runs before ``start()``."""
+    def __init__(self, *, discovery_on_loopback: bool = False) -> None:
+        """Nothing runs before ``start()``.
+
+        ``discovery_on_loopback``: keep the discovery plugin, announcing on 127.0.0.1
+        only (HA core's octoprint reads the instance UUID from its ``discovery.xml``).
+        """
+        self.discovery_on_loopback = discovery_on_loopback
         self.admin_key = ADMIN_KEY
         self.process: subprocess.Popen[bytes] | None = None
         self.tmp: Path | None = None
@@ -228,12 +233,7 @@ class RealOctoPrint(Peer):
             "set",
             "--json",
             "plugins",
-            json.dumps(
-                {
-                    "_disabled": DISABLED_PLUGINS,
-                    "virtual_printer": {"enabled": True, "throttle": THROTTLE},
-                }
-            ),
+            json.dumps(self._plugins()),
         )
         users = base / "users.yaml"
         text = users.read_text()
@@ -258,6 +258,16 @@ class RealOctoPrint(Peer):
                     raise
             else:
                 return
+
+    def _plugins(self) -> dict[str, Any]:
+        plugins: dict[str, Any] = {
+            "_disabled": DISABLED_PLUGINS,
+            "virtual_printer": {"enabled": True, "throttle": THROTTLE},
+        }
+        if self.discovery_on_loopback:
+            plugins["_disabled"] = [p for p in DISABLED_PLUGINS if p != "discovery"]
+            plugins["discovery"] = {"addresses": ["127.0.0.1"]}
+        return plugins
 
     def _wait_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
