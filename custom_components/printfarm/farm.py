@@ -10,9 +10,11 @@ while it is loaded.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, TypedDict
 
 from homeassistant.config_entries import SOURCE_SYSTEM, ConfigEntry
@@ -38,6 +40,9 @@ FARM_PLATFORMS = [Platform.BUTTON, Platform.SENSOR]
 EVENT_DETECTION = "printfarm_detection"
 #: How often the print-time total moves on while printers print.
 TICK = timedelta(minutes=1)
+#: Progress and time left reach the farm at most this often (seconds); a printer's status,
+#: job or connection reaches it at once. The farm shows them at minute precision.
+PROGRESS_EVERY = 1.0
 STORE_VERSION = 1
 STORE_SAVE_DELAY = 60.0
 
@@ -296,6 +301,8 @@ class FarmCoordinator(DataUpdateCoordinator[FarmState]):
         self._last_tick = dt_util.utcnow()
         self._followed: dict[str, CALLBACK_TYPE] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._seen: dict[str, tuple[object, ...]] = {}
+        self._pending: asyncio.TimerHandle | None = None
 
     async def _async_setup(self) -> None:
         """Today's totals from the store; follow printers, the add-on's events and the clock."""
@@ -315,10 +322,32 @@ class FarmCoordinator(DataUpdateCoordinator[FarmState]):
         """Follow every loaded printer's coordinator, and only those."""
         for entry_id in set(self._followed) - set(self.hub.printers):
             self._followed.pop(entry_id)()
+            self._seen.pop(entry_id, None)
         for entry_id, coordinator in self.hub.printers.items():
             if entry_id not in self._followed:
-                self._followed[entry_id] = coordinator.async_add_listener(self._recompute)
+                self._followed[entry_id] = coordinator.async_add_listener(
+                    partial(self._printer_updated, entry_id, coordinator)
+                )
         self._recompute()
+
+    @callback
+    def _printer_updated(self, entry_id: str, coordinator: PrintfarmCoordinator) -> None:
+        """A printer's state changed: at once when the farm counts it differently, else soon.
+
+        Printers report several times a second; recomputing the farm on each report costs
+        a pass over every printer, so a farm of N printers would do N passes per round.
+        """
+        state = coordinator.data
+        key = (
+            None
+            if state is None
+            else (state.connected, state.status, farm_category(state), state.job)
+        )
+        if self._seen.get(entry_id) != key:
+            self._seen[entry_id] = key
+            self._recompute()
+        elif self._pending is None:
+            self._pending = self.hass.loop.call_later(PROGRESS_EVERY, self._recompute)
 
     @callback
     def _detection(self, event: Event[dict[str, Any]]) -> None:
@@ -375,6 +404,9 @@ class FarmCoordinator(DataUpdateCoordinator[FarmState]):
     @callback
     def _recompute(self) -> None:
         """Publish the farm's state when it changed."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
         state = self._compute()
         if state != self.data:
             self.async_set_updated_data(state)
@@ -386,6 +418,9 @@ class FarmCoordinator(DataUpdateCoordinator[FarmState]):
             unsub()
         self._unsubs = []
         self._followed = {}
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
         self._advance()
         await self._store.async_save(self.totals.as_stored())
 
