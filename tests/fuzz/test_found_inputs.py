@@ -79,6 +79,13 @@ def _elegoo_video(url: str) -> str:
     )
 
 
+def _octoprint_files(path: str) -> str:
+    return (
+        '{"files": [{"display": "cube.gcode", "name": "cube.gcode", "origin": "local", '
+        f'"path": "{path}", "type": "machinecode", "size": 10}}]}}'
+    )
+
+
 def _bambu(**fields: Any) -> str:
     return json.dumps({"print": {"command": "push_status", "sequence_id": "1", **fields}})
 
@@ -112,6 +119,19 @@ FOUND: tuple[tuple[str, str, str], ...] = (
     ("bambu.report", "frozen merge: lights_report", _bambu(lights_report=[{"node": 1}])),
     ("bambu.report", "frozen merge: hms", _bambu(hms=[{"attr": "x", "code": None}])),
     ("bambu.report", "frozen merge: stat", _bambu(stat="not hex")),
+    ("octoprint.files", "kept a C1 control in a path", _octoprint_files("\\u0097")),
+    ("octoprint.files", "kept a C1 control in a path", _octoprint_files("\\ud88d\\udfbc\\u0097")),
+    (
+        "prusalink.files",
+        "kept a lone surrogate as storage",
+        '{"storage_list": [{"name": "usb", "path": "\\ud800", "available": true}]}',
+    ),
+    (
+        "prusalink.files",
+        "kept a lone surrogate in a path",
+        '{"name": "usb", "type": "FOLDER", "children": '
+        '[{"name": "\\ud800", "display_name": "a.gcode", "type": "PRINT_FILE"}]}',
+    ),
 )
 
 _BY_NAME = {target.name: target for target in TARGETS}

@@ -13,7 +13,9 @@ def _clean(value: Any) -> str | None:
     text = as_text(value)
     if text is None or len(text) > MAX_PATH_LENGTH:
         return None
-    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+    # Control characters of any range (C0, DEL, C1), lone surrogates, separators
+    # other than the space: nothing a printer could be sent back safely.
+    if not text.isprintable():
         return None
     return text
 
