@@ -170,39 +170,46 @@ class FarmHub:
 
         return remove
 
-    def device_id(self, entry_id: str) -> str | None:
+    def _device(self, entry_id: str) -> dr.DeviceEntry | None:
         """The printer's device in the registry (None before its entities exist)."""
         devices = dr.async_entries_for_config_entry(dr.async_get(self.hass), entry_id)
-        return devices[0].id if devices else None
+        return devices[0] if devices else None
 
-    def name(self, entry_id: str) -> str:
+    def device_id(self, entry_id: str) -> str | None:
+        """The id of the printer's device (None before its entities exist)."""
+        device = self._device(entry_id)
+        return device.id if device else None
+
+    def name(self, entry_id: str, device: dr.DeviceEntry | None = None) -> str:
         """The printer's name as the user sees it: their own, the device's, the entry's."""
+        device = device or self._device(entry_id)
+        if device and (device.name_by_user or device.name):
+            return str(device.name_by_user or device.name)
         coordinator = self.printers.get(entry_id)
-        devices = dr.async_entries_for_config_entry(dr.async_get(self.hass), entry_id)
-        if devices and (devices[0].name_by_user or devices[0].name):
-            return str(devices[0].name_by_user or devices[0].name)
         if coordinator is not None:
             return coordinator.config_entry.title
         return entry_id
 
     def snapshot(self) -> tuple[FarmPrinter, ...]:
-        """Every loaded printer now, sorted by name."""
-        printers = [
-            FarmPrinter(
-                entry_id=entry_id,
-                device_id=self.device_id(entry_id),
-                name=self.name(entry_id),
-                category=farm_category(coordinator.data),
-                status=coordinator.data.status
-                if coordinator.data.connected
-                else PrintStatus.OFFLINE,
-                job=coordinator.data.job,
-                progress=coordinator.data.progress,
-                remaining_s=coordinator.data.remaining_s,
+        """Every loaded printer now, sorted by name (one registry look-up per printer)."""
+        printers = []
+        for entry_id, coordinator in self.printers.items():
+            state: PrinterState | None = coordinator.data  # None before its first state
+            if state is None:
+                continue
+            device = self._device(entry_id)
+            printers.append(
+                FarmPrinter(
+                    entry_id=entry_id,
+                    device_id=device.id if device else None,
+                    name=self.name(entry_id, device),
+                    category=farm_category(state),
+                    status=state.status if state.connected else PrintStatus.OFFLINE,
+                    job=state.job,
+                    progress=state.progress,
+                    remaining_s=state.remaining_s,
+                )
             )
-            for entry_id, coordinator in self.printers.items()
-            if coordinator.data is not None
-        ]
         return tuple(sorted(printers, key=lambda p: (p.name.casefold(), p.entry_id)))
 
 
