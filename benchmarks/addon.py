@@ -26,21 +26,13 @@ from typing import Any
 
 import aiohttp
 
-from devtools import discovery
 from devtools.addon import api_key, connect_addon, start_addon
 from devtools.api import HaApi
-from devtools.farm import start_farm
-from devtools.flows import add_printers, wait_settled
-from devtools.ha import start_home_assistant, wait_running, wait_serving
-from devtools.layout import Layout, prepare_config
-from devtools.onboarding import ensure_access
 from devtools.processes import Child
-from devtools.requirements import develop_requirements, install, missing_requirements
 
 from . import Section
-from .stack import cpu_seconds, environment, free_port, memory_mb
+from .stack import cpu_seconds, environment, home_assistant, memory_mb
 
-ROOT = Path(__file__).resolve().parent.parent
 FAILURE_AFTER = 120.0
 INTERVAL = 10
 WARMUP = 3
@@ -72,40 +64,26 @@ async def _wait_paused(api: HaApi, entity_id: str, timeout: float) -> float:
 
 async def _measure(base: Path, section: Section) -> None:
     load = environment()
-    layout = Layout(repo=ROOT, base=base)
-    port = free_port()
-    missing = missing_requirements(develop_requirements(layout))
-    if missing:
-        await asyncio.to_thread(install, missing)
-    prepare_config(layout, port)
-    children: list[Child] = []
-    try:
-        ssdp = discovery.free_udp_port()
-        extra = [
-            *discovery.simulate_args(ssdp),
-            "--moonraker", "1", "--octoprint", "9",
-            "--failure-after", str(FAILURE_AFTER), "--failure-only", "moonraker",
-        ]  # fmt: skip
-        farm, lines = await start_farm(layout, 1.0, extra)
-        farm_started = time.monotonic()
-        children.append(farm)
-        hass = await start_home_assistant(layout, discovery.hass_env(lines, ssdp))
-        children.append(hass)
-        async with aiohttp.ClientSession() as session:
-            api = HaApi(session, f"http://127.0.0.1:{port}")
-            await wait_serving(api, hass, 300)
-            access = await ensure_access(api, layout)
-            api = api.with_token(access.token)
-            await wait_running(api, hass, 300)
-            results, _removed = await add_printers(api, lines, [])
-            await wait_settled(api, results, 120)
+    addon: Child | None = None
+    async with home_assistant(base) as stack:
+        try:
+            extra = [
+                "--moonraker", "1", "--octoprint", "9",
+                "--failure-after", str(FAILURE_AFTER), "--failure-only", "moonraker",
+            ]  # fmt: skip
+            lines = await stack.farm(extra)
+            farm_started = time.monotonic()
+            await stack.add(lines, timeout=120)
+            api, layout = stack.api, stack.layout
+            if api.token is None:
+                raise RuntimeError("Home Assistant gave the benchmark no token")
             options = layout.base / "addon" / "options.json"
             options.parent.mkdir(parents=True, exist_ok=True)
             options.write_text(json.dumps({"interval": INTERVAL, "warmup_frames": WARMUP}))
-            addon, ui_port, api_port = await start_addon(layout, api.base_url, access.token)
-            children.insert(0, addon)
+            addon, ui_port, api_port = await start_addon(layout, api.base_url, api.token)
             await connect_addon(api, f"http://127.0.0.1:{api_port}", api_key(layout))
             ui = f"http://127.0.0.1:{ui_port}"
+            session = api.session
 
             registry = await api.ws_command({"type": "config/entity_registry/list"})
             status = next(
@@ -160,10 +138,10 @@ async def _measure(base: Path, section: Section) -> None:
                 "cameras": 10,
                 **load,
             }
-    finally:
-        for child in children:
-            with contextlib.suppress(Exception):
-                await child.stop()
+        finally:
+            if addon is not None:
+                with contextlib.suppress(Exception):
+                    await addon.stop()
 
 
 def run(args: Any) -> Section:
