@@ -202,7 +202,13 @@ def render(metrics: dict[str, Any], bench: dict[str, Any], findings: str) -> str
     add(
         "  under a licence that lets them ship here, and it is small enough for the 15 ms budget on"
     )
-    add("  one idle core. Frozen: no backbone weight was changed (see above).")
+    if metrics.get("fine_tune"):
+        add("  one idle core. Its last block and 1x1 head conv (the tail, 7 x 7 maps) are trained")
+        add("  with the head at a tenth of the head's learning rate, batch norms kept at their")
+        add("  ImageNet statistics; each validation fold trains its own copy of the tail. The")
+        add("  earlier blocks stay frozen (their maps of the views are computed once and cached).")
+    else:
+        add("  one idle core. Frozen: no backbone weight was changed (see above).")
     add(
         "- Region head: one MLP (1280 -> 128 -> 1, ReLU, dropout 0.2, AdamW) applied to each of the"
     )

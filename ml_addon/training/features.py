@@ -9,6 +9,7 @@ frozen backbone's last map (1280 x 7 x 7, what the region head is trained on) ar
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 import hashlib
 import json
@@ -24,6 +25,7 @@ from torch import nn
 from views import GRID, View, augmented_view, cell_labels, paste
 
 SPLIT = 11  # blocks [0, SPLIT) are frozen and cached; the rest can be fine-tuned
+TAIL_FROM = 15  # blocks [TAIL_FROM, end) and the head conv are fine-tuned (the tail)
 SIZE = (224, 224)
 
 
@@ -70,6 +72,52 @@ class Top(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.act(self.bn1(self.conv_head(x)))
+
+
+class Tail(nn.Module):
+    """A trainable copy of the backbone's last block and head conv: map -> N x 49 x 1280."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.blocks = copy.deepcopy(nn.ModuleList(backbone._blocks[TAIL_FROM:]))
+        self.conv_head = copy.deepcopy(backbone._conv_head)
+        self.bn1 = copy.deepcopy(backbone._bn1)
+        self.act = copy.deepcopy(backbone._swish)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.act(self.bn1(self.conv_head(x))).flatten(2).transpose(1, 2)
+
+    def install(self, backbone: nn.Module) -> None:
+        """Write the tuned weights into ``backbone`` (what is exported)."""
+        for tuned, block in zip(self.blocks, backbone._blocks[TAIL_FROM:], strict=True):
+            block.load_state_dict(tuned.state_dict())
+        backbone._conv_head.load_state_dict(self.conv_head.state_dict())
+        backbone._bn1.load_state_dict(self.bn1.state_dict())
+
+
+def tail_inputs(views: ViewSet, backbone: nn.Module, cache: Path, log: Any) -> np.ndarray:
+    """Every view's map before the tail (N x 192 x 7 x 7 float16), from the cached middle."""
+    key = hashlib.sha256(views.final[:, 0, :8].tobytes()).hexdigest()[:16]
+    path = cache / f"tail-in-{TAIL_FROM}-{key}.npy"
+    if path.exists():
+        return np.load(path)  # type: ignore[no-any-return]
+    frozen = nn.ModuleList(backbone._blocks[SPLIT:TAIL_FROM]).eval()
+    out: np.ndarray | None = None
+    with torch.inference_mode():
+        for start in range(0, views.mid.shape[0], 256):
+            x = torch.from_numpy(views.mid[start : start + 256].astype(np.float32))
+            for block in frozen:
+                x = block(x)
+            if out is None:
+                out = np.zeros((views.mid.shape[0], *x.shape[1:]), dtype=np.float16)
+            out[start : start + 256] = x.numpy().astype(np.float16)
+    if out is None:
+        raise ValueError("no views")
+    np.save(path, out)
+    log(f"tail inputs cached in {path}")
+    return out
 
 
 def _load_rgb(path: Path) -> Image.Image:

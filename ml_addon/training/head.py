@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 HIDDEN = 128
+TAIL_LR = 1e-4  # learning rate of a fine-tuned backbone tail (the head's is 1e-3)
 
 
 class CellHead(nn.Module):
@@ -39,6 +40,29 @@ class CellHead(nn.Module):
         return self.second(self.drop(hidden))[..., 0], hidden
 
 
+class Tuned(nn.Module):
+    """A fine-tuned backbone tail followed by the region head (same outputs as the head).
+
+    The tail maps its input (the backbone's earlier map) to N x C x D cells; its batch
+    norms keep the ImageNet statistics (they are never put in training mode).
+    """
+
+    def __init__(self, tail: nn.Module, head: CellHead) -> None:
+        super().__init__()
+        self.tail = tail
+        self.head = head
+
+    def train(self, mode: bool = True) -> Tuned:
+        super().train(mode)
+        for module in self.tail.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(self.tail(x))
+
+
 @dataclass
 class Head:
     """The fitted head as plain arrays, with the standardisation folded into layer one."""
@@ -49,7 +73,9 @@ class Head:
     b2: float
 
     @classmethod
-    def from_module(cls, module: CellHead) -> Head:
+    def from_module(cls, module: CellHead | Tuned) -> Head:
+        if isinstance(module, Tuned):
+            module = module.head
         std = module.std.numpy().astype(np.float64)
         mean = module.mean.numpy().astype(np.float64)
         w1 = module.first.weight.detach().numpy().astype(np.float64) / std[None, :]
@@ -97,8 +123,13 @@ def fit(
     weight_decay: float,
     log: Any = None,
     centre: float = 0.0,
-) -> CellHead:
-    """Train on views ``rows``; ``features(idx)`` gives their cells (N x C x D tensor)."""
+    tail: nn.Module | None = None,
+) -> CellHead | Tuned:
+    """Train on views ``rows``; ``features(idx)`` gives their cells (N x C x D tensor).
+
+    With ``tail``, ``features(idx)`` gives the tail's input instead, and the tail (a copy
+    of the backbone's last layers) is trained with the head at a tenth of its rate.
+    """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -106,11 +137,19 @@ def fit(
             np.random.default_rng(seed).choice(rows.size, min(rows.size, 600), replace=False)
         ]
         probe_cells = features(np.sort(sample))
+        if tail is not None:
+            tail.eval()
+            probe_cells = tail(probe_cells)
         if centre:
             probe_cells = probe_cells - centre * probe_cells.mean(dim=1, keepdim=True)
         probe = probe_cells.reshape(-1, probe_cells.shape[-1]).numpy()
-    head = CellHead(probe.mean(axis=0), probe.std(axis=0) + 1e-3, centre=centre)
-    params = [{"params": head.parameters(), "lr": 1e-3}]
+    cell_head = CellHead(probe.mean(axis=0), probe.std(axis=0) + 1e-3, centre=centre)
+    head: CellHead | Tuned = cell_head if tail is None else Tuned(tail, cell_head)
+    params = [{"params": cell_head.parameters(), "lr": 1e-3}]
+    if tail is not None:
+        for parameter in tail.parameters():
+            parameter.requires_grad_(requires_grad=True)
+        params.append({"params": tail.parameters(), "lr": TAIL_LR})
     optimiser = torch.optim.AdamW(params, weight_decay=weight_decay)
     total_steps = epochs * int(np.ceil(rows.size / 128))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -151,7 +190,7 @@ def fit(
 
 
 def frame_logits(
-    head: CellHead, features: Any, rows: np.ndarray
+    head: CellHead | Tuned, features: Any, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Max cell logit, cell logits and hidden of views ``rows`` (numpy)."""
     out_z, out_h = [], []
